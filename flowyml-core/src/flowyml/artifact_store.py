@@ -1,0 +1,240 @@
+"""Artifact stores: URI-addressed, content-addressed, atomic storage of step outputs.
+
+Objects live under ``objects/<first two hex digits>/<sha256><extension>``; the extension
+names the materializer that reads them back. A write goes to a temporary name and is
+renamed into place, so a reader never sees half an artifact. Named files (result
+manifests) live under ``named/``.
+
+The core ships the ``file://`` store; plugins add schemes (``gs://`` ...) through the
+``flowyml_register_artifact_stores`` hook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any, ClassVar
+from urllib.parse import unquote, urlparse
+
+from flowyml.errors import ArtifactError, MaterializationError
+from flowyml.materializers import Materializer
+
+__all__ = ["ArtifactRef", "ArtifactStore", "LocalArtifactStore"]
+
+
+class ArtifactRef:
+    """A reference to a stored artifact; the value is read only when asked for.
+
+    Attributes:
+        uri: where the artifact lives.
+        digest: SHA-256 of its bytes.
+        size: its size in bytes.
+    """
+
+    __slots__ = ("_store", "digest", "size", "uri")
+
+    def __init__(self, uri: str, digest: str, size: int, store: ArtifactStore | None = None):
+        self.uri = uri
+        self.digest = digest
+        self.size = size
+        self._store = store
+
+    def load(self, store: ArtifactStore | None = None) -> Any:
+        """Read the value back with the materializer its extension names."""
+        chosen = store or self._store
+        if chosen is None:
+            from flowyml.plugins import get_plugin_manager
+
+            chosen = get_plugin_manager().artifact_store_for(self.uri)
+        return chosen.load(self.uri)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for manifests and records."""
+        return {"uri": self.uri, "digest": self.digest, "size": self.size}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], store: ArtifactStore | None = None) -> ArtifactRef:
+        """Inverse of :meth:`to_dict`."""
+        return cls(data["uri"], data.get("digest", ""), int(data.get("size", 0)), store)
+
+    def __repr__(self) -> str:
+        return f"ArtifactRef({self.uri!r})"
+
+
+class ArtifactStore(ABC):
+    """Stores artifacts under a root URI.
+
+    Subclasses implement the byte-level operations; materialization is shared.
+
+    Attributes:
+        scheme: the URI scheme served, e.g. ``"file"`` or ``"gs"``.
+        root: the root URI.
+    """
+
+    scheme: ClassVar[str]
+
+    def __init__(self, root: str, materializers: Sequence[Materializer] | None = None) -> None:
+        from flowyml.materializers import builtin_materializers
+
+        self.root = root.rstrip("/")
+        self.materializers: list[Materializer] = list(materializers or builtin_materializers())
+        self._by_extension = {m.extension: m for m in reversed(self.materializers)}
+
+    # -- byte level -------------------------------------------------------------------
+    @abstractmethod
+    def write_object(self, chunks: Iterable[bytes | memoryview], extension: str) -> ArtifactRef:
+        """Write bytes content-addressed and atomically; return their reference."""
+
+    @abstractmethod
+    def open(self, uri: str) -> IO[bytes]:
+        """Open an artifact for reading.
+
+        Raises:
+            ArtifactError: it does not exist or cannot be read.
+        """
+
+    @abstractmethod
+    def exists(self, uri: str) -> bool:
+        """Whether the artifact exists."""
+
+    @abstractmethod
+    def write_named(self, key: str, data: bytes) -> str:
+        """Write ``data`` atomically under a path-like ``key``; return its URI."""
+
+    @abstractmethod
+    def read_named(self, key: str) -> bytes:
+        """Read what :meth:`write_named` wrote under ``key``.
+
+        Raises:
+            ArtifactError: nothing is stored under ``key``.
+        """
+
+    # -- value level ------------------------------------------------------------------
+    def materializer_for(self, value: Any) -> Materializer:
+        """The first materializer that can write ``value``."""
+        for materializer in self.materializers:
+            if materializer.can_handle(value):
+                return materializer
+        raise MaterializationError(f"no materializer can write a {type(value).__name__}")
+
+    def save(self, value: Any, what: str = "value") -> ArtifactRef:
+        """Materialize and store a value.
+
+        Args:
+            value: the value.
+            what: how to name the value in errors, e.g. "output 'model' of step 'train'".
+
+        Raises:
+            MaterializationError: no materializer could serialise the value.
+        """
+        materializer = self.materializer_for(value)
+        try:
+            return self.write_object(materializer.chunks(value), materializer.extension)
+        except (pickle_errors()) as exc:
+            raise MaterializationError(
+                f"{what} ({type(value).__module__}.{type(value).__qualname__}) cannot be "
+                f"materialized with {materializer.name}: {exc}. Return plain data, a numpy "
+                "array, or a picklable object, or register a materializer for this type"
+            ) from exc
+
+    def load(self, uri: str) -> Any:
+        """Read a value stored by :meth:`save`."""
+        extension = os.path.splitext(urlparse(uri).path)[1]
+        materializer = self._by_extension.get(extension)
+        if materializer is None:
+            raise ArtifactError(f"no materializer reads '{extension}' artifacts ({uri})")
+        with self.open(uri) as stream:
+            return materializer.load(stream)
+
+
+def pickle_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "this value cannot be serialised"."""
+    import pickle
+
+    return (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError)
+
+
+def _path_from_uri(uri: str) -> Path:
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        raise ArtifactError(f"{uri} is not a file:// URI")
+    return Path(unquote(parsed.path))
+
+
+class LocalArtifactStore(ArtifactStore):
+    """Artifacts in a local directory (``file://`` URIs)."""
+
+    scheme = "file"
+
+    def __init__(self, root: str | Path, materializers: Sequence[Materializer] | None = None):
+        path = _path_from_uri(root) if isinstance(root, str) and "://" in root else Path(root)
+        self.path = path.resolve()
+        super().__init__(self.path.as_uri(), materializers)
+        self._made_dirs: set[str] = set()
+
+    def _ensure_dir(self, directory: Path) -> None:
+        key = str(directory)
+        if key not in self._made_dirs:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(key)
+
+    def write_object(self, chunks: Iterable[bytes | memoryview], extension: str) -> ArtifactRef:
+        tmp_dir = self.path / "tmp"
+        self._ensure_dir(tmp_dir)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    handle.write(chunk)
+                    size += len(chunk)
+            hexdigest = digest.hexdigest()
+            target_dir = self.path / "objects" / hexdigest[:2]
+            self._ensure_dir(target_dir)
+            target = target_dir / f"{hexdigest}{extension}"
+            os.replace(tmp_name, target)
+        except BaseException:
+            try:
+                os.unlink(tmp_name)
+            except FileNotFoundError:  # already renamed or never created: nothing to undo
+                pass
+            raise
+        return ArtifactRef(target.as_uri(), hexdigest, size, self)
+
+    def open(self, uri: str) -> IO[bytes]:
+        path = _path_from_uri(uri)
+        try:
+            return path.open("rb")
+        except OSError as exc:
+            raise ArtifactError(f"cannot read artifact {uri}: {exc.strerror}") from exc
+
+    def exists(self, uri: str) -> bool:
+        return _path_from_uri(uri).exists()
+
+    def _named_path(self, key: str) -> Path:
+        relative = Path(key)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ArtifactError(f"named artifact key {key!r} must be a relative path")
+        return self.path / "named" / relative
+
+    def write_named(self, key: str, data: bytes) -> str:
+        target = self._named_path(key)
+        self._ensure_dir(target.parent)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp_name, target)
+        return target.as_uri()
+
+    def read_named(self, key: str) -> bytes:
+        path = self._named_path(key)
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise ArtifactError(f"nothing stored under {key!r} in {self.root}") from exc

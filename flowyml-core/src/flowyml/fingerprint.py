@@ -1,0 +1,106 @@
+"""Code fingerprints: a stable hash of what a step's function does.
+
+The fingerprint covers the function's source and, recursively, what it closes over or
+reads from its module that can change its behaviour: user functions (not installed
+libraries), and plain constants. Editing the body of a step, or of a helper it calls,
+or a module-level constant it reads, changes the fingerprint; reformatting another
+step does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import sys
+import sysconfig
+import textwrap
+import types
+from typing import Any
+
+__all__ = ["code_fingerprint", "stable_hash"]
+
+_LIBRARY_PREFIXES = tuple(
+    {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+)
+_CONSTANT_TYPES = (int, float, str, bytes, bool, type(None), complex)
+
+
+def stable_hash(*parts: str | bytes) -> str:
+    """SHA-256 hex digest of the parts, each length-prefixed so boundaries count."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _is_user_code(func: types.FunctionType) -> bool:
+    module = sys.modules.get(func.__module__ or "")
+    path = getattr(module, "__file__", None) or func.__code__.co_filename
+    if not path or path.startswith("<"):
+        return True
+    if func.__module__.split(".")[0] == "flowyml":
+        return False
+    return not path.startswith(_LIBRARY_PREFIXES)
+
+
+def _source_of(func: types.FunctionType) -> str:
+    try:
+        return textwrap.dedent(inspect.getsource(func))
+    except (OSError, TypeError):
+        # No source on disk (REPL, exec): the bytecode and its constants stand in for it.
+        code = func.__code__
+        return repr((code.co_code, code.co_consts, code.co_names))
+
+
+def _constant_repr(value: Any) -> str | None:
+    if isinstance(value, _CONSTANT_TYPES):
+        return repr(value)
+    if isinstance(value, tuple | frozenset) and all(isinstance(v, _CONSTANT_TYPES) for v in value):
+        return repr(sorted(value, key=repr) if isinstance(value, frozenset) else value)
+    return None
+
+
+def _referenced_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _referenced_names(const)
+    return names
+
+
+def _fingerprint(func: types.FunctionType, seen: set[int]) -> str:
+    seen.add(id(func))
+    parts: list[str] = [_source_of(func)]
+    closure_names = func.__code__.co_freevars
+    cells = func.__closure__ or ()
+    dependencies: list[tuple[str, Any]] = []
+    for name, cell in zip(closure_names, cells, strict=False):
+        try:
+            dependencies.append((name, cell.cell_contents))
+        except ValueError:  # an empty cell (name assigned later): nothing to hash yet
+            continue
+    func_globals = func.__globals__
+    for name in sorted(_referenced_names(func.__code__)):
+        if name in func_globals:
+            dependencies.append((name, func_globals[name]))
+    for name, value in dependencies:
+        target = getattr(value, "func", value)  # a Step wraps its function in `.func`
+        if isinstance(target, types.FunctionType):
+            if id(target) in seen or not _is_user_code(target):
+                continue
+            parts.append(f"{name}=fn:{_fingerprint(target, seen)}")
+        else:
+            const = _constant_repr(value)
+            if const is not None:
+                parts.append(f"{name}={const}")
+    return stable_hash(*parts)
+
+
+def code_fingerprint(func: Any) -> str:
+    """The fingerprint of a function, as described in the module docstring."""
+    target = inspect.unwrap(func)
+    if not isinstance(target, types.FunctionType):
+        return stable_hash(repr(type(target)), getattr(target, "__qualname__", repr(target)))
+    return _fingerprint(target, set())

@@ -1,0 +1,124 @@
+"""Per-step capture of stdout and stderr that stays correct under concurrency.
+
+While captures are active, ``sys.stdout`` and ``sys.stderr`` are replaced once by a
+routing stream that sends each write to the buffer of the step running in the current
+thread (a context variable), or to the original stream when no step is running there.
+Concurrent steps never see each other's output.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import io
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+__all__ = ["StepLog", "capture_step_output"]
+
+_current: contextvars.ContextVar[StepLog | None] = contextvars.ContextVar(
+    "flowyml_step_log", default=None
+)
+_install_lock = threading.Lock()
+_install_count = 0
+_originals: tuple[TextIO, TextIO] | None = None
+
+
+class StepLog:
+    """The captured output of one step execution.
+
+    Args:
+        echo: also write everything to the original stream.
+    """
+
+    def __init__(self, echo: bool = False) -> None:
+        self._buffer = io.StringIO()
+        self._lock = threading.Lock()
+        self.echo = echo
+
+    def write(self, text: str) -> None:
+        """Append text."""
+        with self._lock:
+            self._buffer.write(text)
+
+    def getvalue(self) -> str:
+        """Everything captured so far."""
+        with self._lock:
+            return self._buffer.getvalue()
+
+
+class _RoutingStream(io.TextIOBase):
+    def __init__(self, original: TextIO) -> None:
+        self._original = original
+
+    def write(self, text: str) -> int:
+        log = _current.get()
+        if log is None:
+            return self._original.write(text)
+        log.write(text)
+        if log.echo:
+            self._original.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._original.flush()
+
+    def isatty(self) -> bool:
+        return self._original.isatty()
+
+    def fileno(self) -> int:
+        return self._original.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._original, "encoding", "utf-8")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+
+def _install() -> None:
+    global _install_count, _originals
+    with _install_lock:
+        if _install_count == 0:
+            _originals = (sys.stdout, sys.stderr)
+            sys.stdout = _RoutingStream(sys.stdout)  # type: ignore[assignment]
+            sys.stderr = _RoutingStream(sys.stderr)  # type: ignore[assignment]
+        _install_count += 1
+
+
+def _uninstall() -> None:
+    global _install_count, _originals
+    with _install_lock:
+        _install_count -= 1
+        if _install_count == 0 and _originals is not None:
+            # Only restore what we installed: someone else may have replaced it since.
+            if isinstance(sys.stdout, _RoutingStream):
+                sys.stdout = _originals[0]
+            if isinstance(sys.stderr, _RoutingStream):
+                sys.stderr = _originals[1]
+            _originals = None
+
+
+@contextmanager
+def routing_installed() -> Iterator[None]:
+    """Keep the routing streams installed for the duration (one run)."""
+    _install()
+    try:
+        yield
+    finally:
+        _uninstall()
+
+
+@contextmanager
+def capture_step_output(log: StepLog) -> Iterator[StepLog]:
+    """Send this thread's stdout and stderr to ``log`` for the duration."""
+    _install()
+    token = _current.set(log)
+    try:
+        yield log
+    finally:
+        _current.reset(token)
+        _uninstall()

@@ -1,0 +1,396 @@
+"""Orchestrators: schedule a pipeline's DAG over an executor, or hand it to a remote system."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from flowyml.artifact_store import ArtifactStore
+from flowyml.artifact_value import Artifact
+from flowyml.cache import CacheStore
+from flowyml.context import Context
+from flowyml.errors import RunNotFoundError
+from flowyml.executor import Executor, params_for, result_artifacts
+from flowyml.grouping import StepGroup, group_steps
+from flowyml.log_capture import routing_installed
+from flowyml.pipeline_run import PipelineRun
+from flowyml.resources import DockerConfig, ResourceConfig
+from flowyml.results import ExecutionResult, SubmissionResult
+from flowyml.run_listener import RunListener
+from flowyml.run_store import RunStore
+from flowyml.status import ExecutionStatus
+from flowyml.step_execution import value_fingerprint
+
+if TYPE_CHECKING:
+    from flowyml.pipeline import Pipeline
+
+__all__ = ["Orchestrator", "RemoteOrchestrator", "RemoteOrchestratorConfig"]
+
+
+class Orchestrator:
+    """Runs a pipeline's step groups over an executor, in dependency order.
+
+    Ready groups run concurrently up to the executor's ``max_workers``; outputs flow
+    forward (by reference for in-process executors); a failure stops the run
+    (``fail_fast``) or only the steps downstream of it; everything is recorded in the run
+    store; a failed run can be resumed, reusing the outputs of its completed steps.
+    """
+
+    def __init__(
+        self,
+        executor: Executor,
+        run_store: RunStore,
+        cache_store: CacheStore | None,
+        artifact_store: ArtifactStore | None,
+        *,
+        fail_fast: bool = True,
+        project_name: str = "default",
+        listener: RunListener | None = None,
+    ) -> None:
+        self.executor = executor
+        self.run_store = run_store
+        self.cache_store = cache_store
+        self.artifact_store = artifact_store
+        self.fail_fast = fail_fast
+        self.project_name = project_name
+        self.listener = listener or RunListener()
+
+    def run(
+        self,
+        pipeline: Pipeline,
+        run_id: str,
+        context: Context,
+        inputs: dict[str, Any] | None = None,
+        resume_from: str | None = None,
+    ) -> PipelineRun:
+        """Run the pipeline to completion and return what happened."""
+        started = time.perf_counter()
+        dag = pipeline.build_dag(external_inputs=inputs or {})
+        groups = group_steps(dag)
+        artifacts: dict[str, Artifact] = {
+            name: Artifact(name, value_fingerprint(value), value)
+            for name, value in (inputs or {}).items()
+        }
+        restored = self._restore(pipeline.name, resume_from) if resume_from else {}
+        self.run_store.create_run(
+            run_id,
+            pipeline.name,
+            self.executor.name,
+            context.to_dict(),
+            self.project_name,
+            resumed_from=resume_from,
+            pipeline_ref=pipeline.reference(),
+        )
+        self.listener.run_started(run_id, pipeline.name, self.executor.name, list(dag.order))
+        if self.cache_store is not None:
+            self.cache_store.preload(dag.order)
+        state = _RunState(groups, artifacts)
+        status = ExecutionStatus.FAILED
+        error: str | None = None
+        try:
+            with routing_installed():
+                self._schedule(state, run_id, context, restored)
+            status = ExecutionStatus.FAILED if state.failed else ExecutionStatus.SUCCESS
+            if state.failed:
+                first = state.failed[0]
+                error = f"step '{first}' failed: {state.results[first].error}"
+        except BaseException as exc:
+            status = ExecutionStatus.CANCELLED if isinstance(exc, KeyboardInterrupt) else status
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self.run_store.finish_run(run_id, status, error)
+            self.listener.run_finished(run_id, status.value)
+        not_run = [name for name in dag.order if name not in state.results]
+        return PipelineRun(
+            run_id=run_id,
+            pipeline_name=pipeline.name,
+            backend=self.executor.name,
+            status=status,
+            step_results={name: state.results[name] for name in dag.order if name in state.results},
+            artifacts=state.artifacts,
+            not_run=not_run,
+            duration_seconds=time.perf_counter() - started,
+            error=error,
+        )
+
+    # -- resume ----------------------------------------------------------------------
+    def _restore(self, pipeline_name: str, run_id: str) -> dict[str, ExecutionResult]:
+        """Results of the steps a failed run completed, whose artifacts still exist."""
+        record = self.run_store.get_run(run_id)
+        if record.pipeline != pipeline_name:
+            raise RunNotFoundError(
+                f"run '{run_id}' belongs to pipeline '{record.pipeline}', not '{pipeline_name}'"
+            )
+        restored: dict[str, ExecutionResult] = {}
+        for step in record.steps:
+            if not step.status.is_successful or step.skipped:
+                continue
+            outputs = {name: ref["uri"] for name, ref in step.outputs.items()}
+            if self.artifact_store is not None and not all(
+                self.artifact_store.exists(uri) for uri in outputs.values()
+            ):
+                continue
+            restored[step.step] = ExecutionResult(
+                step_name=step.step,
+                success=True,
+                cached=True,
+                outputs=outputs,
+                artifact_uri=next(iter(outputs.values()), None),
+                cache_key=step.cache_key,
+            )
+        return restored
+
+    # -- scheduling ------------------------------------------------------------------
+    def _schedule(
+        self,
+        state: _RunState,
+        run_id: str,
+        context: Context,
+        restored: dict[str, ExecutionResult],
+    ) -> None:
+        max_workers = max(1, self.executor.max_workers)
+        pool: ThreadPoolExecutor | None = None
+        in_flight: dict[Future[list[ExecutionResult]], StepGroup] = {}
+        ready = deque(g for g in state.groups if not g.upstream)
+        try:
+            while ready or in_flight:
+                while ready and len(in_flight) < max_workers and not state.stopped:
+                    group = ready.popleft()
+                    reused = self._reuse(group, restored)
+                    if reused is not None:
+                        self._complete(state, group, reused, run_id, ready)
+                        continue
+                    self._announce(group, run_id)
+                    if not in_flight and not ready:
+                        # The only runnable group: run it here, sparing a thread hand-off.
+                        results = self._dispatch(group, state, run_id, context)
+                        self._complete(state, group, results, run_id, ready)
+                        continue
+                    if pool is None:
+                        pool = ThreadPoolExecutor(max_workers, thread_name_prefix="flowyml-step")
+                    future = pool.submit(self._dispatch, group, state, run_id, context)
+                    in_flight[future] = group
+                if not in_flight:
+                    if state.stopped:
+                        break
+                    continue
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    group = in_flight.pop(future)
+                    self._complete(state, group, future.result(), run_id, ready)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _reuse(
+        self, group: StepGroup, restored: dict[str, ExecutionResult]
+    ) -> list[ExecutionResult] | None:
+        if restored and all(s.name in restored for s in group.steps):
+            return [restored[s.name] for s in group.steps]
+        return None
+
+    def _announce(self, group: StepGroup, run_id: str) -> None:
+        now = time.time()
+        for member in group.steps:
+            self.run_store.step_started(run_id, member.name, now)
+            self.listener.step_started(member.name)
+
+    def _dispatch(
+        self, group: StepGroup, state: _RunState, run_id: str, context: Context
+    ) -> list[ExecutionResult]:
+        artifacts = state.artifacts
+        if len(group.steps) == 1:
+            member = group.steps[0]
+            inputs = {name: artifacts[name] for name in member.inputs if name in artifacts}
+            if len(inputs) < len(member.inputs):
+                return [_skipped(member.name)]
+            return [
+                self.executor.execute_step(
+                    member,
+                    inputs,
+                    context.for_step(member.name),
+                    cache_store=self.cache_store,
+                    artifact_store=self.artifact_store,
+                    run_id=run_id,
+                    project_name=self.project_name,
+                    all_outputs=dict(artifacts) if member.condition is not None else None,
+                )
+            ]
+        group_inputs = {name: artifacts[name] for name in group.inputs if name in artifacts}
+        for name in list(artifacts):
+            group_inputs.setdefault(name, artifacts[name])
+        return self.executor.execute_step_group(
+            group,
+            group_inputs,
+            context=context,
+            cache_store=self.cache_store,
+            artifact_store=self.artifact_store,
+            run_id=run_id,
+            project_name=self.project_name,
+        )
+
+    def _complete(
+        self,
+        state: _RunState,
+        group: StepGroup,
+        results: list[ExecutionResult],
+        run_id: str,
+        ready: deque[StepGroup],
+    ) -> None:
+        failed = False
+        by_name = {s.name: s for s in group.steps}
+        for result in results:
+            member = by_name[result.step_name]
+            state.results[result.step_name] = result
+            refs = {
+                name: {"uri": uri, "digest": "", "size": 0} for name, uri in result.outputs.items()
+            }
+            self.run_store.step_finished(run_id, result, refs, result.cache_key)
+            self.listener.step_finished(result)
+            if not result.success:
+                failed = True
+                state.failed.append(result.step_name)
+                continue
+            try:
+                state.artifacts.update(result_artifacts(member, result))
+            except Exception as exc:  # outputs of an executor that broke its contract
+                state.failed.append(result.step_name)
+                failed = True
+                state.results[result.step_name] = result.model_copy(
+                    update={"success": False, "error": f"{type(exc).__name__}: {exc}"}
+                )
+        if len(results) < len(group.steps):
+            failed = True
+        if failed:
+            state.blocked.add(group.name)
+            if self.fail_fast:
+                state.stopped = True
+        for child in state.children[group.name]:
+            state.waiting[child] -= 1
+            if group.name in state.blocked:
+                state.blocked.add(child)
+            if state.waiting[child] == 0 and child not in state.blocked:
+                ready.append(state.by_name[child])
+            elif state.waiting[child] == 0:
+                # Blocked by a failure upstream: never runs; its own children are blocked too.
+                self._complete(state, state.by_name[child], [], run_id, ready)
+
+
+def _skipped(step_name: str) -> ExecutionResult:
+    return ExecutionResult(step_name=step_name, success=True, skipped=True)
+
+
+class _RunState:
+    """Mutable bookkeeping of one run, owned by the orchestrating thread."""
+
+    def __init__(self, groups: list[StepGroup], artifacts: dict[str, Artifact]) -> None:
+        self.groups = groups
+        self.by_name = {g.name: g for g in groups}
+        self.children: dict[str, list[str]] = {g.name: [] for g in groups}
+        for group in groups:
+            for up in group.upstream:
+                self.children[up].append(group.name)
+        self.waiting = {g.name: len(g.upstream) for g in groups}
+        self.artifacts = artifacts
+        self.results: dict[str, ExecutionResult] = {}
+        self.failed: list[str] = []
+        self.blocked: set[str] = set()
+        self.stopped = False
+
+
+class RemoteOrchestratorConfig(BaseModel):
+    """Settings every remote orchestrator accepts; backends extend this model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RemoteOrchestrator(ABC):
+    """An orchestrator that hands a whole pipeline run to another system.
+
+    Subclasses set ``name`` and ``config_model`` like executors do.
+    """
+
+    name: ClassVar[str]
+    config_model: ClassVar[type[BaseModel]] = RemoteOrchestratorConfig
+
+    @classmethod
+    def from_config(cls, settings: dict[str, Any] | None = None) -> RemoteOrchestrator:
+        """Build the orchestrator from validated settings (raises pydantic errors)."""
+        config = cls.config_model.model_validate(settings or {})
+        return cls(**config.model_dump(exclude_unset=True))
+
+    @abstractmethod
+    def run_pipeline(
+        self,
+        pipeline: Any,
+        run_id: str,
+        resources: ResourceConfig | None = None,
+        docker_config: DockerConfig | None = None,
+        inputs: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> SubmissionResult:
+        """Submit a pipeline run; returns at once with the submission's handle."""
+
+    @abstractmethod
+    def get_run_status(self, job_id: str) -> ExecutionStatus:
+        """Status of a submitted run."""
+
+    @abstractmethod
+    def get_run_details(self, job_id: str) -> dict[str, Any]:
+        """Full details of a submitted run: timing, resources, errors, per-group jobs."""
+
+    @abstractmethod
+    def get_run_logs(self, job_id: str, max_entries: int = 200) -> str:
+        """The run's log lines as text."""
+
+    @abstractmethod
+    def stream_logs(self, job_id: str, poll_interval: float = 5.0) -> Iterator[dict[str, Any]]:
+        """Yield dicts with timestamp, severity, message and is_finished as logs arrive."""
+
+    @abstractmethod
+    def stop_run(self, job_id: str, graceful: bool = True) -> None:
+        """Stop a submitted run."""
+
+    @abstractmethod
+    def validate(self) -> bool:
+        """Whether the configuration and the target system are usable."""
+
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        """The orchestrator's configuration as plain data (no secrets)."""
+
+    def step_results(self, job_id: str) -> dict[str, ExecutionResult]:
+        """The results of a finished run's steps; by default read from the run store."""
+        from flowyml.project import open_project
+
+        store = open_project().run_store
+        for candidate in (job_id, job_id.rsplit("/", 1)[-1]):
+            try:
+                record = store.get_run(candidate)
+            except RunNotFoundError:
+                continue
+            return {
+                s.step: ExecutionResult(
+                    step_name=s.step,
+                    success=s.status.is_successful,
+                    error=s.error,
+                    traceback=s.traceback,
+                    duration_seconds=s.duration or 0.0,
+                    cached=s.cached,
+                    skipped=s.skipped,
+                    retries=s.retries,
+                    outputs={k: v["uri"] for k, v in s.outputs.items()},
+                    exit_code=s.exit_code,
+                    cache_key=s.cache_key,
+                )
+                for s in record.steps
+            }
+        return {}

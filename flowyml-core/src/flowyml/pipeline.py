@@ -1,0 +1,219 @@
+"""Pipelines: named collections of steps, validated, then run on a backend by name."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from flowyml.context import Context, check_serialisable
+from flowyml.dag import DAG
+from flowyml.errors import ConfigError, PipelineDefinitionError
+from flowyml.steps import Step
+
+if TYPE_CHECKING:
+    from flowyml.pipeline_run import PipelineRun
+    from flowyml.run_listener import RunListener
+
+__all__ = ["Pipeline"]
+
+STEP_RUNNER_ENV = "FLOWYML_STEP_RUNNER"
+
+
+def new_run_id() -> str:
+    """A fresh, short, unique run id."""
+    return uuid.uuid4().hex[:12]
+
+
+class Pipeline:
+    """A DAG of steps connected by artifact names.
+
+    Example:
+        >>> pipeline = Pipeline("demo", context=Context(n=100))
+        >>> pipeline.add_step(load).add_step(train)
+        >>> run = pipeline.run(backend="local")
+
+    Args:
+        name: the pipeline's name, recorded with each run.
+        steps: steps to add right away.
+        context: default run parameters.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        steps: Iterable[Step] | None = None,
+        context: Context | Mapping[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise PipelineDefinitionError(f"a pipeline needs a non-empty name, got {name!r}")
+        self.name = name
+        self.steps: list[Step] = []
+        self.context = context if isinstance(context, Context) else Context(**(context or {}))
+        caller = sys._getframe(1).f_globals
+        self._origin_module: str | None = caller.get("__name__")
+        self._origin_file: str | None = caller.get("__file__")
+        for item in steps or ():
+            self.add_step(item)
+
+    def add_step(self, item: Step) -> Pipeline:
+        """Append a step; returns the pipeline so calls chain."""
+        if not isinstance(item, Step):
+            raise PipelineDefinitionError(
+                f"pipeline '{self.name}': add_step needs a function decorated with "
+                f"@step, got {item!r}"
+            )
+        if any(existing.name == item.name for existing in self.steps):
+            raise PipelineDefinitionError(
+                f"pipeline '{self.name}' already has a step named '{item.name}'"
+            )
+        self.steps.append(item)
+        return self
+
+    def step_by_name(self, name: str) -> Step:
+        """The step called ``name``.
+
+        Raises:
+            PipelineDefinitionError: there is none.
+        """
+        for item in self.steps:
+            if item.name == name:
+                return item
+        raise PipelineDefinitionError(
+            f"pipeline '{self.name}' has no step '{name}'; steps: {[s.name for s in self.steps]}"
+        )
+
+    # -- validation ------------------------------------------------------------------
+    def build_dag(self, external_inputs: Iterable[str] = ()) -> DAG:
+        """Build and validate the DAG (structure only)."""
+        if not self.steps:
+            raise PipelineDefinitionError(f"pipeline '{self.name}' has no steps")
+        return DAG(self.steps, external_inputs)
+
+    def validate(
+        self, context: Context | None = None, inputs: Mapping[str, Any] | None = None
+    ) -> DAG:
+        """Check everything that can be checked before running.
+
+        Cycles, missing or duplicate producers, parameters no input or context provides,
+        conditions naming unknown values, unserialisable parameters: each raises a
+        :class:`PipelineDefinitionError` naming the step.
+        """
+        context = context or self.context
+        dag = self.build_dag(external_inputs=inputs or {})
+        known = set(dag.producers) | set(dag.external_inputs)
+        for item in self.steps:
+            params = context.for_step(item.name)
+            missing = [p for p in item.required_context if p not in params]
+            if missing:
+                raise PipelineDefinitionError(
+                    f"step '{item.name}' needs parameter(s) {missing}, which no input and no "
+                    "context value provides; add them to the Context or bind inputs"
+                )
+            for name in item.condition_params:
+                if name not in known and name not in params:
+                    raise PipelineDefinitionError(
+                        f"the condition of step '{item.name}' reads '{name}', which is neither "
+                        "an artifact of this pipeline nor a context value"
+                    )
+            for name in item.context_params:
+                if name in params:
+                    check_serialisable(name, params[name], f"step '{item.name}'")
+        return dag
+
+    # -- identity ----------------------------------------------------------------------
+    def reference(self) -> str | None:
+        """``MODULE:ATTR`` or ``FILE:ATTR`` under which another process can import this
+        pipeline, or ``None`` when it is not a module-level variable."""
+        from flowyml.references import reference_of
+
+        return reference_of(self, self._origin_module, self._origin_file)
+
+    # -- running -----------------------------------------------------------------------
+    def run(
+        self,
+        backend: str | None = None,
+        *,
+        context: Context | Mapping[str, Any] | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        resume: str | None = None,
+        fail_fast: bool | None = None,
+        run_id: str | None = None,
+        echo_logs: bool = True,
+        listener: RunListener | None = None,
+    ) -> PipelineRun:
+        """Run the pipeline and wait for it to finish.
+
+        A failing step does not raise: see ``run.success`` and ``run.step_results``.
+
+        Args:
+            backend: stack or backend name; ``None`` for the configured default.
+            context: run parameters (a ``Context``, or a mapping that updates the
+                pipeline's own context).
+            inputs: values for inputs no step produces.
+            resume: id of a failed run whose completed steps are reused.
+            fail_fast: stop at the first failure (default: the stack's setting).
+            run_id: the run id to use (default: a new one).
+            echo_logs: also print what steps print.
+            listener: receives progress events.
+
+        Raises:
+            PipelineDefinitionError: the pipeline cannot run as defined.
+            ConfigError: the configuration or backend settings are invalid.
+            PluginError: the backend is unknown or its plugin is broken.
+            RunNotFoundError: ``resume`` names no run.
+        """
+        if os.environ.get(STEP_RUNNER_ENV):
+            raise PipelineDefinitionError(
+                f"pipeline '{self.name}'.run() was called while the step runner imported the "
+                "pipeline's module; guard the call with `if __name__ == \"__main__\":`"
+            )
+        from flowyml.orchestrator import Orchestrator, RemoteOrchestrator
+        from flowyml.plugins import get_plugin_manager
+        from flowyml.project import open_project
+
+        if isinstance(context, Context):
+            run_context = context
+        else:
+            run_context = self.context.updated(**context) if context else self.context
+        self.validate(run_context, inputs)
+        project = open_project()
+        stack_name, stack = project.config.resolve(backend)
+        info = get_plugin_manager().get_backend(stack.backend)
+        try:
+            instance = info.cls.from_config(stack.settings)
+        except ValidationError as exc:
+            source = project.config.source or "settings"
+            prefix = f"stacks.{stack_name}.settings" if stack_name in project.config.stacks else ""
+            raise ConfigError(format_settings_error(exc, source, prefix, info.name)) from None
+        run_id = run_id or new_run_id()
+        if isinstance(instance, RemoteOrchestrator):
+            from flowyml.remote_run import run_remote
+
+            return run_remote(self, instance, stack, run_id, run_context, inputs)
+        orchestrator = Orchestrator(
+            instance,
+            project.run_store,
+            project.cache_store if stack.cache else None,
+            project.artifact_store(stack),
+            fail_fast=stack.fail_fast if fail_fast is None else fail_fast,
+            project_name=project.config.project_name,
+            listener=listener,
+        )
+        if hasattr(instance, "echo_logs"):
+            instance.echo_logs = echo_logs
+        return orchestrator.run(self, run_id, run_context, dict(inputs or {}), resume_from=resume)
+
+    def __repr__(self) -> str:
+        return f"Pipeline({self.name!r}, steps={[s.name for s in self.steps]})"
+
+
+def format_settings_error(exc: ValidationError, source: str, prefix: str, backend: str) -> str:
+    """A settings error naming the backend, the file and each key."""
+    from flowyml.config import format_validation_error
+
+    return f"backend '{backend}': " + format_validation_error(exc, source, prefix)

@@ -1,0 +1,83 @@
+"""The outcome of a pipeline run as the user sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowyml.artifact_value import Artifact
+from flowyml.results import ExecutionResult
+from flowyml.status import ExecutionStatus
+
+__all__ = ["PipelineRun"]
+
+
+class RunOutputs(Mapping[str, Any]):
+    """Artifact name -> value; stored values are read on first access."""
+
+    def __init__(self, artifacts: dict[str, Artifact]) -> None:
+        self._artifacts = artifacts
+
+    def __getitem__(self, name: str) -> Any:
+        return self._artifacts[name].value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._artifacts)
+
+    def __len__(self) -> int:
+        return len(self._artifacts)
+
+    def uri(self, name: str) -> str | None:
+        """Where an output is stored, if it is."""
+        return self._artifacts[name].uri
+
+    def __repr__(self) -> str:
+        return f"RunOutputs({list(self._artifacts)})"
+
+
+@dataclass
+class PipelineRun:
+    """A finished (or failed) run.
+
+    Attributes:
+        run_id: the run id (see ``flowyml runs show``).
+        pipeline_name: the pipeline's name.
+        backend: the backend it ran on.
+        status: the final status.
+        step_results: step name -> result, for every step that was attempted.
+        not_run: steps never started (upstream failed, or fail-fast stopped the run).
+        duration_seconds: wall time.
+        error: why the run failed, in one line.
+    """
+
+    run_id: str
+    pipeline_name: str
+    backend: str
+    status: ExecutionStatus
+    step_results: dict[str, ExecutionResult]
+    artifacts: dict[str, Artifact] = field(default_factory=dict, repr=False)
+    not_run: list[str] = field(default_factory=list)
+    duration_seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def success(self) -> bool:
+        """Whether every step succeeded (cached and skipped count as success)."""
+        return self.status.is_successful
+
+    @property
+    def outputs(self) -> RunOutputs:
+        """Artifact name -> value of every output produced or reused by the run."""
+        return RunOutputs(self.artifacts)
+
+    @property
+    def failed_steps(self) -> list[str]:
+        """Names of the steps that failed."""
+        return [name for name, r in self.step_results.items() if not r.success]
+
+    def __repr__(self) -> str:
+        return (
+            f"PipelineRun({self.pipeline_name!r}, run_id={self.run_id!r}, "
+            f"status={self.status.value}, steps={len(self.step_results)})"
+        )

@@ -1,0 +1,79 @@
+"""A project: its configuration, its ``.flowyml`` folder, run store, cache and artifacts."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from pathlib import Path
+
+from flowyml.artifact_store import ArtifactStore
+from flowyml.cache import CacheStore
+from flowyml.config import ProjectConfig, StackConfig, find_project_root, load_config
+from flowyml.database import Database
+from flowyml.run_store import RunStore
+
+__all__ = ["Project", "open_project"]
+
+
+class Project:
+    """Everything a run needs from the project folder, opened lazily."""
+
+    def __init__(self, root: Path, config: ProjectConfig) -> None:
+        self.root = root
+        self.config = config
+        self.home = (root / config.home).resolve()
+
+    @cached_property
+    def db(self) -> Database:
+        """The project's SQLite database."""
+        return Database(self.home / "flowyml.db")
+
+    @cached_property
+    def run_store(self) -> RunStore:
+        """Run records."""
+        return RunStore(self.db)
+
+    @cached_property
+    def cache_store(self) -> CacheStore:
+        """The cache index."""
+        return CacheStore(self.db)
+
+    def artifact_store(self, stack: StackConfig | None = None) -> ArtifactStore:
+        """The artifact store of a stack (default: ``.flowyml/artifacts``)."""
+        uri = stack.artifact_store if stack and stack.artifact_store else None
+        if uri is None:
+            return self._default_artifact_store
+        from flowyml.plugins import get_plugin_manager
+
+        return get_plugin_manager().artifact_store_for(uri)
+
+    @cached_property
+    def _default_artifact_store(self) -> ArtifactStore:
+        from flowyml.artifact_store import LocalArtifactStore
+        from flowyml.plugins import get_plugin_manager
+
+        return LocalArtifactStore(self.home / "artifacts", get_plugin_manager().materializers())
+
+
+_projects: dict[Path, Project] = {}
+_lock = threading.Lock()
+
+
+def open_project(start: Path | None = None) -> Project:
+    """The project containing ``start`` (default: the working directory), opened once."""
+    root = find_project_root(start)
+    with _lock:
+        project = _projects.get(root)
+        if project is None:
+            project = Project(root, load_config(root))
+            _projects[root] = project
+        return project
+
+
+def forget_projects() -> None:
+    """Close and forget every opened project (tests switch folders)."""
+    with _lock:
+        for project in _projects.values():
+            if "db" in project.__dict__:
+                project.db.close()
+        _projects.clear()

@@ -1,0 +1,70 @@
+"""Running a pipeline through a ``RemoteOrchestrator`` and waiting for its outcome."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from flowyml.artifact_value import Artifact
+from flowyml.pipeline_run import PipelineRun
+from flowyml.status import ExecutionStatus
+
+if TYPE_CHECKING:
+    from flowyml.config import StackConfig
+    from flowyml.context import Context
+    from flowyml.orchestrator import RemoteOrchestrator
+    from flowyml.pipeline import Pipeline
+
+__all__ = ["run_remote"]
+
+
+def run_remote(
+    pipeline: Pipeline,
+    orchestrator: RemoteOrchestrator,
+    stack: StackConfig,
+    run_id: str,
+    context: Context,
+    inputs: dict[str, Any] | None,
+) -> PipelineRun:
+    """Submit, wait, and gather the results; Ctrl-C stops the remote run."""
+    started = time.perf_counter()
+    submission = orchestrator.run_pipeline(
+        pipeline,
+        run_id,
+        resources=stack.resources,
+        docker_config=stack.docker,
+        inputs=dict(inputs or {}),
+        context=context.to_dict(),
+    )
+    try:
+        status = submission.wait()
+    except KeyboardInterrupt:
+        orchestrator.stop_run(submission.job_id, graceful=False)
+        raise
+    results = orchestrator.step_results(submission.job_id)
+    artifacts: dict[str, Artifact] = {}
+    for item in pipeline.steps:
+        result = results.get(item.name)
+        if result is None or not result.success:
+            continue
+        for name, uri in result.outputs.items():
+            artifacts[name] = Artifact.from_result(name, result.cache_key, uri)
+    failed = [name for name, r in results.items() if not r.success]
+    error = None
+    if failed:
+        error = f"step '{failed[0]}' failed: {results[failed[0]].error}"
+    elif status.is_failed:
+        error = f"{orchestrator.name} job {submission.job_id} ended {status.value}"
+    if status.is_successful and failed:
+        status = ExecutionStatus.FAILED
+    return PipelineRun(
+        run_id=run_id,
+        pipeline_name=pipeline.name,
+        backend=orchestrator.name,
+        status=status,
+        step_results=results,
+        artifacts=artifacts,
+        not_run=[s.name for s in pipeline.steps if s.name not in results],
+        duration_seconds=time.perf_counter() - started,
+        error=error,
+    )

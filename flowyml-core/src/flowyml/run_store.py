@@ -1,0 +1,250 @@
+"""The run store: every run, step run, status, timing, retry, error and log line."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowyml.database import Database
+from flowyml.errors import RunNotFoundError
+from flowyml.results import ExecutionResult
+from flowyml.status import ExecutionStatus
+
+__all__ = ["RunRecord", "RunStore", "StepRecord"]
+
+_UPSERT_STEP = (
+    "INSERT OR REPLACE INTO step_runs (run_id, step, status, started_at, finished_at, duration,"
+    " retries, cached, skipped, error, traceback, outputs, exit_code, cache_key)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+@dataclass
+class StepRecord:
+    """One step of one run, as stored."""
+
+    step: str
+    status: ExecutionStatus
+    started_at: float | None
+    finished_at: float | None
+    duration: float | None
+    retries: int
+    cached: bool
+    skipped: bool
+    error: str | None
+    traceback: str | None
+    outputs: dict[str, dict[str, Any]]
+    exit_code: int | None
+    cache_key: str | None
+
+
+@dataclass
+class RunRecord:
+    """One run, as stored."""
+
+    run_id: str
+    pipeline: str
+    backend: str
+    status: ExecutionStatus
+    started_at: float
+    finished_at: float | None
+    params: dict[str, Any]
+    error: str | None
+    project: str
+    resumed_from: str | None
+    pipeline_ref: str | None
+    steps: list[StepRecord] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float | None:
+        """Wall time of the run in seconds, once finished."""
+        return None if self.finished_at is None else self.finished_at - self.started_at
+
+
+class RunStore:
+    """Reads and writes run records in the project's database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create_run(
+        self,
+        run_id: str,
+        pipeline: str,
+        backend: str,
+        params: dict[str, Any],
+        project: str = "default",
+        resumed_from: str | None = None,
+        pipeline_ref: str | None = None,
+    ) -> None:
+        """Record a new run in the RUNNING state."""
+        self.db.write(
+            "INSERT INTO runs (run_id, pipeline, backend, status, started_at, params, project,"
+            " resumed_from, pipeline_ref) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                run_id,
+                pipeline,
+                backend,
+                ExecutionStatus.RUNNING.value,
+                time.time(),
+                json.dumps(params, sort_keys=True, default=str),
+                project,
+                resumed_from,
+                pipeline_ref,
+            ),
+        )
+
+    def step_started(self, run_id: str, step: str, started_at: float) -> None:
+        """Record that a step started."""
+        self.db.write(
+            _UPSERT_STEP,
+            (run_id, step, "running", started_at, None, None, 0, 0, 0, None, None, "{}", None,
+             None),
+        )
+
+    def step_finished(
+        self,
+        run_id: str,
+        result: ExecutionResult,
+        refs: dict[str, dict[str, Any]] | None = None,
+        cache_key: str | None = None,
+    ) -> None:
+        """Record a step's final result (refs: output name -> artifact reference dict)."""
+        started = result.started_at.timestamp() if result.started_at else None
+        finished = result.finished_at.timestamp() if result.finished_at else time.time()
+        self.db.write(
+            _UPSERT_STEP,
+            (
+                run_id,
+                result.step_name,
+                result.status.value,
+                started,
+                finished,
+                result.duration_seconds,
+                result.retries,
+                int(result.cached),
+                int(result.skipped),
+                result.error,
+                result.traceback,
+                json.dumps(refs or {}),
+                result.exit_code,
+                cache_key,
+            ),
+        )
+        if result.logs:
+            self.append_log(run_id, result.step_name, result.logs, finished)
+
+    def update_step_outputs(
+        self, run_id: str, step: str, refs: dict[str, dict[str, Any]]
+    ) -> None:
+        """Record where a step's outputs were persisted (written after the step ended)."""
+        self.db.write(
+            "UPDATE step_runs SET outputs=? WHERE run_id=? AND step=?",
+            (json.dumps(refs), run_id, step),
+        )
+
+    def append_log(self, run_id: str, step: str, text: str, ts: float | None = None) -> None:
+        """Append captured output of a step."""
+        self.db.write(
+            "INSERT INTO logs (run_id, step, ts, text) VALUES (?,?,?,?)",
+            (run_id, step, ts or time.time(), text),
+        )
+
+    def finish_run(self, run_id: str, status: ExecutionStatus, error: str | None = None) -> None:
+        """Record the final status of a run and commit everything queued."""
+        self.db.write(
+            "UPDATE runs SET status=?, finished_at=?, error=? WHERE run_id=?",
+            (status.value, time.time(), error, run_id),
+        )
+        self.db.flush()
+
+    def get_run(self, run_id: str, with_steps: bool = True) -> RunRecord:
+        """One run with its steps.
+
+        Raises:
+            RunNotFoundError: no run has this id (a unique prefix is accepted).
+        """
+        rows = self.db.query(
+            "SELECT run_id, pipeline, backend, status, started_at, finished_at, params, error,"
+            " project, resumed_from, pipeline_ref FROM runs WHERE run_id=? OR run_id LIKE ?"
+            " ORDER BY run_id=? DESC LIMIT 2",
+            (run_id, run_id.replace("%", "") + "%", run_id),
+        )
+        if not rows or (len(rows) > 1 and rows[0][0] != run_id):
+            reason = "is ambiguous" if rows else "does not exist"
+            raise RunNotFoundError(
+                f"run '{run_id}' {reason} in {self.db.path}; `flowyml runs list` shows the runs"
+            )
+        record = self._run_from_row(rows[0])
+        if with_steps:
+            record.steps = self.get_steps(record.run_id)
+        return record
+
+    @staticmethod
+    def _run_from_row(row: tuple[Any, ...]) -> RunRecord:
+        return RunRecord(
+            run_id=row[0],
+            pipeline=row[1],
+            backend=row[2],
+            status=ExecutionStatus(row[3]),
+            started_at=row[4],
+            finished_at=row[5],
+            params=json.loads(row[6]),
+            error=row[7],
+            project=row[8],
+            resumed_from=row[9],
+            pipeline_ref=row[10],
+        )
+
+    def get_steps(self, run_id: str) -> list[StepRecord]:
+        """The step records of a run, in the order they started."""
+        rows = self.db.query(
+            "SELECT step, status, started_at, finished_at, duration, retries, cached, skipped,"
+            " error, traceback, outputs, exit_code, cache_key FROM step_runs WHERE run_id=?"
+            " ORDER BY COALESCE(started_at, finished_at), rowid",
+            (run_id,),
+        )
+        return [
+            StepRecord(
+                step=r[0],
+                status=ExecutionStatus(r[1]),
+                started_at=r[2],
+                finished_at=r[3],
+                duration=r[4],
+                retries=r[5],
+                cached=bool(r[6]),
+                skipped=bool(r[7]),
+                error=r[8],
+                traceback=r[9],
+                outputs=json.loads(r[10]),
+                exit_code=r[11],
+                cache_key=r[12],
+            )
+            for r in rows
+        ]
+
+    def list_runs(self, limit: int = 20, pipeline: str | None = None) -> list[RunRecord]:
+        """The most recent runs, newest first."""
+        sql = (
+            "SELECT run_id, pipeline, backend, status, started_at, finished_at, params, error,"
+            " project, resumed_from, pipeline_ref FROM runs"
+        )
+        params: list[Any] = []
+        if pipeline:
+            sql += " WHERE pipeline=?"
+            params.append(pipeline)
+        sql += " ORDER BY started_at DESC LIMIT ?"
+        params.append(limit)
+        return [self._run_from_row(r) for r in self.db.query(sql, params)]
+
+    def get_logs(self, run_id: str, step: str | None = None) -> list[tuple[str, float, str]]:
+        """Captured output of a run as (step, timestamp, text), oldest first."""
+        self.get_run(run_id, with_steps=False)
+        sql = "SELECT step, ts, text FROM logs WHERE run_id=?"
+        params: list[Any] = [run_id]
+        if step:
+            sql += " AND step=?"
+            params.append(step)
+        return [(r[0], r[1], r[2]) for r in self.db.query(sql + " ORDER BY ts, rowid", params)]

@@ -1,0 +1,46 @@
+"""Execution status shared by runs, step runs and remote jobs."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = ["ExecutionStatus"]
+
+
+class ExecutionStatus(str, Enum):
+    """Lifecycle state of a run, a step or a remote job."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    PROVISIONING = "provisioning"
+    RUNNING = "running"
+    CANCELLING = "cancelling"
+    SUCCESS = "success"
+    CACHED = "cached"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_finished(self) -> bool:
+        """True once the state can no longer change."""
+        return self in _FINISHED
+
+    @property
+    def is_successful(self) -> bool:
+        """True for states that count as a successful completion."""
+        return self in _SUCCESSFUL
+
+    @property
+    def is_failed(self) -> bool:
+        """True for states that count as a failure (including cancellation)."""
+        return self in _FAILED
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_SUCCESSFUL = frozenset({ExecutionStatus.SUCCESS, ExecutionStatus.CACHED, ExecutionStatus.SKIPPED})
+_FAILED = frozenset({ExecutionStatus.FAILED, ExecutionStatus.CANCELLED})
+_FINISHED = _SUCCESSFUL | _FAILED
