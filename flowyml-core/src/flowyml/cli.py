@@ -107,6 +107,22 @@ def run(
     if not result.success:
         click.echo(f"details: flowyml runs show {result.run_id}", err=True)
         sys.exit(1)
+    _echo_final_outputs(pipeline, result)
+
+
+def _echo_final_outputs(pipeline: Any, result: Any) -> None:
+    """Print the outputs no step consumes, when they are small plain values."""
+    consumed = {name for s in pipeline.steps for name in s.inputs}
+    for name in result.outputs:
+        if name in consumed:
+            continue
+        try:
+            value = result.outputs[name]
+        except FlowyMLError:
+            continue
+        if isinstance(value, str | int | float | bool | dict | list) and len(repr(value)) < 4000:
+            text = value if isinstance(value, str) else json.dumps(value, indent=2, default=str)
+            click.echo(f"\n{name}:\n{text}")
 
 
 @cli.group()

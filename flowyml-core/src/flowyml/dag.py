@@ -102,6 +102,8 @@ class DAG:
             node = next(up for up in self.upstream[node] if up in nodes)
         cycle = path[position[node] :]
         cycle.reverse()  # walked against the edges; present producer -> consumer
+        first = cycle.index(min(cycle))
+        cycle = cycle[first:] + cycle[:first]
         return [*cycle, cycle[0]]
 
     def roots(self) -> list[str]:

@@ -23,7 +23,6 @@ _current: contextvars.ContextVar[StepLog | None] = contextvars.ContextVar(
 )
 _install_lock = threading.Lock()
 _install_count = 0
-_originals: tuple[TextIO, TextIO] | None = None
 
 
 class StepLog:
@@ -53,6 +52,11 @@ class _RoutingStream(io.TextIOBase):
     def __init__(self, original: TextIO) -> None:
         self._original = original
 
+    @property
+    def original(self) -> TextIO:
+        """The stream this one routes to when no step runs in the current thread."""
+        return self._original
+
     def write(self, text: str) -> int:
         log = _current.get()
         if log is None:
@@ -80,26 +84,27 @@ class _RoutingStream(io.TextIOBase):
 
 
 def _install() -> None:
-    global _install_count, _originals
+    global _install_count
     with _install_lock:
-        if _install_count == 0:
-            _originals = (sys.stdout, sys.stderr)
+        # Checked on every install, not only the first: a test runner or an application may
+        # have replaced the streams since (an abandoned timed-out step can keep the count up).
+        if not isinstance(sys.stdout, _RoutingStream):
             sys.stdout = _RoutingStream(sys.stdout)  # type: ignore[assignment]
+        if not isinstance(sys.stderr, _RoutingStream):
             sys.stderr = _RoutingStream(sys.stderr)  # type: ignore[assignment]
         _install_count += 1
 
 
 def _uninstall() -> None:
-    global _install_count, _originals
+    global _install_count
     with _install_lock:
         _install_count -= 1
-        if _install_count == 0 and _originals is not None:
-            # Only restore what we installed: someone else may have replaced it since.
+        if _install_count == 0:
+            # Only unwrap what we installed: someone else may have replaced it since.
             if isinstance(sys.stdout, _RoutingStream):
-                sys.stdout = _originals[0]
+                sys.stdout = sys.stdout.original  # type: ignore[assignment]
             if isinstance(sys.stderr, _RoutingStream):
-                sys.stderr = _originals[1]
-            _originals = None
+                sys.stderr = sys.stderr.original  # type: ignore[assignment]
 
 
 @contextmanager

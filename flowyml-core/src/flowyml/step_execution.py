@@ -29,6 +29,9 @@ from flowyml.steps import Step
 __all__ = ["execute_step_in_process", "lookup_cache", "split_outputs", "value_fingerprint"]
 
 
+_VARARGS = "\x00varargs:"  # prefix of inputs passed positionally to *args
+
+
 def value_fingerprint(value: Any) -> str:
     """Fingerprint of a value passed from outside the pipeline (hashes its content)."""
     if isinstance(value, Artifact):
@@ -97,6 +100,10 @@ def _now() -> datetime:
 
 def _call(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
     with capture_step_output(log):
+        if step.varargs_inputs:
+            args = [kwargs[_VARARGS + name] for name in step.varargs_inputs]
+            named = {k: v for k, v in kwargs.items() if not k.startswith(_VARARGS)}
+            return step.func(*args, **named)
         return step.func(**kwargs)
 
 
@@ -192,6 +199,8 @@ def execute_step_in_process(
 
     try:
         kwargs = {param: _resolve(inputs[artifact]) for artifact, param in step.input_params.items()}
+        for artifact in step.varargs_inputs:
+            kwargs[_VARARGS + artifact] = _resolve(inputs[artifact])
     except (ArtifactError, LookupError) as exc:
         return finish(success=False, error=f"step '{step.name}': cannot load its inputs: {exc}",
                       traceback=tb.format_exc())

@@ -79,6 +79,8 @@ class Step:
             raise PipelineDefinitionError(f"step needs a callable, got {func!r}")
         self.func = func
         self.name = name or getattr(func, "__name__", None) or repr(func)
+        if self.name == "<lambda>":
+            raise PipelineDefinitionError("a step made from a lambda needs a name: step(name=...)")
         if not _NAME_RE.match(self.name):
             raise PipelineDefinitionError(
                 f"step name {self.name!r} must start with a letter or '_' and contain only "
@@ -122,6 +124,8 @@ class Step:
             signature = None
         params = [] if signature is None else list(signature.parameters.values())
         self.accepts_kwargs = any(p.kind is p.VAR_KEYWORD for p in params)
+        accepts_varargs = any(p.kind is p.VAR_POSITIONAL for p in params)
+        self.varargs_inputs: list[str] = []
         named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         by_name = {p.name: p for p in named}
         bound: dict[str, str] = {}
@@ -137,6 +141,9 @@ class Step:
             if artifact in bound:
                 continue
             if not free:
+                if accepts_varargs:
+                    self.varargs_inputs.append(artifact)
+                    continue
                 if self.accepts_kwargs:
                     bound[artifact] = _param_name_for(artifact)
                     continue

@@ -54,6 +54,14 @@ class SubprocessExecutor(TaskExecutor):
         self.python = python
         self.env = dict(env or {})
 
+    def _child_env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PYTHONPATH": _import_path(),
+            **self.env,
+            "PYTHONUNBUFFERED": "1",
+        }
+
     def launch(
         self,
         args: list[str],
@@ -69,7 +77,7 @@ class SubprocessExecutor(TaskExecutor):
             [self.python, "-m", "flowyml", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
+            env=self._child_env(),
             start_new_session=True,  # its own process group: a timeout kills every descendant
         )
         try:
@@ -82,6 +90,13 @@ class SubprocessExecutor(TaskExecutor):
             _kill_group(process)
             raise
         return LaunchOutcome(process.returncode, output.decode(errors="replace"))
+
+
+def _import_path() -> str:
+    """This process's import path, so the child can import what the parent imported."""
+    entries = [p for p in sys.path if p]
+    inherited = os.environ.get("PYTHONPATH")
+    return os.pathsep.join([*entries, inherited] if inherited else entries)
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

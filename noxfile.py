@@ -1,0 +1,68 @@
+"""Test sessions: one per distribution, each installed from its folder as a user would.
+
+    nox                 # lint, typecheck and every distribution's tests
+    nox -s local        # one session
+    nox -s bench        # benchmarks (not part of the default run)
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "core", "local", "e2e"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+PYTHON = "3.11"
+TEST_DEPS = ["pytest>=8", "numpy"]
+FIXTURE_PLUGINS = ["./tests/fixtures/flowyml-fake", "./tests/fixtures/flowyml-broken"]
+
+
+def _pytest(session: nox.Session, *paths: str) -> None:
+    session.run("pytest", *paths, *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy: strict on flowyml-core, plain on the plugins."""
+    session.install("mypy>=1.10", "types-PyYAML", "./flowyml-core", "./flowyml-local")
+    session.run("mypy", "flowyml-core/src/flowyml", "flowyml-local/src/flowyml_local")
+
+
+@nox.session(python=PYTHON)
+def core(session: nox.Session) -> None:
+    """flowyml-core alone: no backend plugin installed."""
+    session.install(*TEST_DEPS, "./flowyml-core")
+    _pytest(session, "tests/core")
+
+
+@nox.session(python=PYTHON)
+def local(session: nox.Session) -> None:
+    """flowyml-local, with a third-party plugin and a broken one installed beside it."""
+    session.install(*TEST_DEPS, "./flowyml-core", "./flowyml-local", *FIXTURE_PLUGINS)
+    _pytest(session, "tests/local")
+
+
+@nox.session(python=PYTHON)
+def e2e(session: nox.Session) -> None:
+    """The example pipelines on every installed backend give identical outputs."""
+    session.install(*TEST_DEPS, "./flowyml-core", "./flowyml-local")
+    _pytest(session, "tests/e2e")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks; figures go to BENCHMARKS.md by hand, with the command that made them."""
+    session.install("numpy", "./flowyml-core", "./flowyml-local")
+    env = {"FLOWYML_BENCH_OUT": os.path.join("bench", "results")}
+    session.run("python", "bench/bench_local.py", *session.posargs, env=env)

@@ -1,0 +1,66 @@
+"""DAG construction and validation (flowyml/dag.py)."""
+
+from __future__ import annotations
+
+import pytest
+from flowyml import DAG, PipelineDefinitionError, step
+
+
+def _chain(n: int):
+    steps = [step(name=f"s0", outputs=["a0"])(lambda: 0)]
+    for i in range(1, n):
+        steps.append(step(name=f"s{i}", inputs=[f"a{i - 1}"], outputs=[f"a{i}"])(lambda x: x))
+    return steps
+
+
+def test_topological_order_follows_artifacts_not_insertion():
+    late = step(name="late", inputs=["x"], outputs=["y"])(lambda x: x)
+    early = step(name="early", outputs=["x"])(lambda: 1)
+    assert DAG([late, early]).order == ["early", "late"]
+
+
+def test_cycle_is_reported_with_the_steps_on_it():
+    a = step(name="a", inputs=["c_out"], outputs=["a_out"])(lambda v: v)
+    b = step(name="b", inputs=["a_out"], outputs=["b_out"])(lambda v: v)
+    c = step(name="c", inputs=["b_out"], outputs=["c_out"])(lambda v: v)
+    with pytest.raises(PipelineDefinitionError, match=r"cycle between steps: .*a.*b.*c"):
+        DAG([a, b, c])
+
+
+def test_self_loop_is_a_cycle():
+    a = step(name="a", inputs=["x"], outputs=["x"])(lambda v: v)
+    with pytest.raises(PipelineDefinitionError, match="cycle: step 'a' consumes its own"):
+        DAG([a])
+
+
+def test_input_nobody_produces_names_step_and_input():
+    consumer = step(name="train", inputs=["data/processed"], outputs=["m"])(lambda d: d)
+    with pytest.raises(PipelineDefinitionError, match="step 'train' needs input 'data/processed'"):
+        DAG([consumer])
+
+
+def test_external_input_is_accepted_when_supplied():
+    consumer = step(name="train", inputs=["data"], outputs=["m"])(lambda d: d)
+    assert DAG([consumer], external_inputs=["data"]).external_inputs == ["data"]
+
+
+def test_two_producers_of_one_output_are_named():
+    a = step(name="a", outputs=["x"])(lambda: 1)
+    b = step(name="b", outputs=["x"])(lambda: 2)
+    with pytest.raises(PipelineDefinitionError, match="'x' is produced by two steps: 'a' and 'b'"):
+        DAG([a, b])
+
+
+def test_duplicate_step_names_are_refused():
+    with pytest.raises(PipelineDefinitionError, match="two steps are named 'a'"):
+        DAG([step(name="a")(lambda: 1), step(name="a")(lambda: 2)])
+
+
+def test_descendants_include_the_step_and_everything_downstream():
+    dag = DAG(_chain(5))
+    assert dag.descendants(["s2"]) == {"s2", "s3", "s4"}
+
+
+def test_ten_thousand_step_chain_validates():
+    dag = DAG(_chain(10_000))
+    assert dag.order[0] == "s0" and dag.order[-1] == "s9999"

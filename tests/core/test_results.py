@@ -1,0 +1,36 @@
+"""Statuses, results and submissions (flowyml/status.py, flowyml/results.py)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from flowyml import ExecutionResult, ExecutionStatus, SubmissionResult, WaitTimeoutError
+
+
+def test_status_predicates():
+    assert ExecutionStatus.CACHED.is_successful and ExecutionStatus.CACHED.is_finished
+    assert ExecutionStatus.CANCELLED.is_failed and not ExecutionStatus.RUNNING.is_finished
+
+
+def test_result_status_reflects_flags():
+    assert ExecutionResult(step_name="a", success=True, cached=True).status is ExecutionStatus.CACHED
+    assert ExecutionResult(step_name="a", success=False).status is ExecutionStatus.FAILED
+
+
+def test_wait_really_times_out():
+    submission = SubmissionResult(job_id="j", run_id="r", orchestrator="x").bind(
+        lambda: ExecutionStatus.RUNNING
+    )
+    start = time.monotonic()
+    with pytest.raises(WaitTimeoutError, match="still running after 0.3 s"):
+        submission.wait(timeout=0.3, poll_interval=0.05)
+    assert time.monotonic() - start < 2
+
+
+def test_wait_returns_the_final_status():
+    states = iter([ExecutionStatus.RUNNING, ExecutionStatus.SUCCESS])
+    submission = SubmissionResult(job_id="j", run_id="r", orchestrator="x").bind(
+        lambda: next(states)
+    )
+    assert submission.wait(timeout=5, poll_interval=0.01) is ExecutionStatus.SUCCESS

@@ -1,0 +1,80 @@
+"""The ``flowyml`` command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+
+def flowyml(*args: str, cwd) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flowyml", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def script(project):
+    path = project / "pipe.py"
+    path.write_text(textwrap.dedent('''
+        from flowyml import Context, Pipeline, step
+
+        @step(outputs=["data"])
+        def load(n: int):
+            print("loading", n)
+            return list(range(n))
+
+        @step(inputs=["data"], outputs=["total"])
+        def total(data, fail: bool = False):
+            if fail:
+                raise RuntimeError("asked to fail")
+            return sum(data)
+
+        pipeline = Pipeline("cli-demo", steps=[load, total], context=Context(n=4))
+    '''))
+    return path
+
+
+def test_run_prints_summary_and_final_outputs(script, project):
+    done = flowyml("run", "pipe.py", "--param", "n=5", cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert "load" in done.stdout and "success" in done.stdout and "total:\n10" in done.stdout
+    assert "✓ total success" in done.stderr  # progress goes to stderr
+
+
+def test_failed_run_exits_non_zero_and_runs_show_has_the_traceback(script, project):
+    done = flowyml("run", "pipe.py", "-p", "fail=true", cwd=project)
+    assert done.returncode == 1
+    run_id = done.stdout.split("\nrun ")[1].split()[0]
+    shown = flowyml("runs", "show", run_id, cwd=project)
+    assert "total failed: RuntimeError: asked to fail" in shown.stdout
+    assert 'raise RuntimeError("asked to fail")' in shown.stdout
+    listed = flowyml("runs", "list", cwd=project)
+    assert run_id in listed.stdout and "failed" in listed.stdout
+    logs = flowyml("runs", "logs", run_id, "--step", "load", cwd=project)
+    assert "[load] loading 4" in logs.stdout
+
+
+def test_resume_of_unknown_run_is_a_clear_error(script, project):
+    done = flowyml("run", "pipe.py", "--resume", "nope", cwd=project)
+    assert done.returncode == 2 and "run 'nope' does not exist" in done.stderr
+
+
+def test_unknown_backend_lists_installed_backends(script, project):
+    done = flowyml("run", "pipe.py", "--backend", "nope", cwd=project)
+    assert done.returncode == 2 and "installed backends:" in done.stderr and "local" in done.stderr
+
+
+def test_backends_lists_name_distribution_version_and_settings(project):
+    done = flowyml("backends", cwd=project)
+    assert done.returncode == 0
+    line = next(row for row in done.stdout.splitlines() if row.startswith("local "))
+    assert "flowyml-local" in line and "0.1.0" in line and "max_workers" in line
+
+
+def test_run_of_missing_file_is_a_clear_error(project):
+    done = flowyml("run", "nowhere.py", cwd=project)
+    assert done.returncode == 2 and "no such file: nowhere.py" in done.stderr

@@ -1,0 +1,70 @@
+"""The ``subprocess`` backend: isolation, crashes, hard timeouts."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import sample_steps
+from flowyml import Context, Pipeline
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as handle:  # a zombie is as good as dead
+        return handle.read().split()[2] != "Z"
+
+
+def test_same_outputs_as_local(project):
+    local = sample_steps.chain.run("local")
+    isolated = sample_steps.chain.run("subprocess", context={"n": 10})
+    assert isolated.success, isolated.error
+    assert isolated.outputs["doubled"] == local.outputs["doubled"] == 90
+
+
+def test_step_output_is_captured_in_its_result(project):
+    run = sample_steps.chain.run("subprocess", context={"n": 7})
+    assert "producing 7" in run.step_results["produce"].logs
+
+
+def test_exception_in_child_keeps_the_traceback(project):
+    run = sample_steps.failing.run("subprocess")
+    result = run.step_results["explode"]
+    assert not run.success and result.error == "ValueError: cannot handle 10 numbers"
+    assert "raise ValueError" in result.traceback and result.exit_code == 1
+
+
+def test_segfault_is_a_failed_result_naming_the_signal(project):
+    run = Pipeline("crash", steps=[sample_steps.produce, sample_steps.segfault],
+                   context=Context(n=3)).run("subprocess")
+    result = run.step_results["segfault"]
+    assert not run.success and "SIGSEGV" in result.error and result.exit_code == -11
+
+
+def test_os_exit_is_a_failed_result_naming_the_code(project):
+    run = Pipeline("exit", steps=[sample_steps.produce, sample_steps.hard_exit],
+                   context=Context(n=3)).run("subprocess")
+    assert "exited with code 3" in run.step_results["hard_exit"].error
+
+
+def test_hard_timeout_kills_the_whole_process_tree(project, tmp_path):
+    pid_file = tmp_path / "grandchild.pid"
+    pipeline = Pipeline("hang", steps=[sample_steps.produce, sample_steps.spawn_and_hang],
+                        context=Context(n=3, pid_file=str(pid_file)))
+    start = time.monotonic()
+    run = pipeline.run("subprocess")
+    assert time.monotonic() - start < 30
+    assert "exceeded its timeout of 1.0 s" in run.step_results["spawn_and_hang"].error
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(grandchild)
+
+
+def test_a_group_runs_in_one_process(project):
+    run = sample_steps.grouped.run("subprocess")
+    assert run.success and run.outputs["c"] == 3
