@@ -1,8 +1,8 @@
 """Test sessions: one per distribution, each installed from its folder as a user would.
 
-    nox                 # lint, typecheck and every distribution's tests
-    nox -s local        # one session
-    nox -s bench        # benchmarks (not part of the default run)
+nox                 # lint, typecheck and every distribution's tests
+nox -s local        # one session
+nox -s bench        # benchmarks (not part of the default run)
 """
 
 from __future__ import annotations

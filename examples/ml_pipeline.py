@@ -67,7 +67,7 @@ def evaluate(model, test_x, test_y):
                 + (1 - test_y) * np.log(1 - probabilities + eps)
             )
         ),
-        "test_samples": int(len(test_y)),
+        "test_samples": len(test_y),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flowyml import ConfigError
 from flowyml.config import load_config
 
@@ -31,7 +32,9 @@ def test_a_stack_names_its_backend_and_settings(project):
 
 
 def test_misspelled_key_names_file_and_key_path(project):
-    (project / "flowyml.yaml").write_text("stacks:\n  dev:\n    backend: local\n    fail_fats: true\n")
+    (project / "flowyml.yaml").write_text(
+        "stacks:\n  dev:\n    backend: local\n    fail_fats: true\n"
+    )
     with pytest.raises(ConfigError) as info:
         load_config(project)
     message = str(info.value)

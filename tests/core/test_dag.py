@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+
 from flowyml import DAG, PipelineDefinitionError, step
 
 
 def _chain(n: int):
-    steps = [step(name=f"s0", outputs=["a0"])(lambda: 0)]
+    steps = [step(name="s0", outputs=["a0"])(lambda: 0)]
     for i in range(1, n):
         steps.append(step(name=f"s{i}", inputs=[f"a{i - 1}"], outputs=[f"a{i}"])(lambda x: x))
     return steps

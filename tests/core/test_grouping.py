@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flowyml import DAG, PipelineDefinitionError, ResourceConfig, group_steps, step
 
 
@@ -10,8 +11,13 @@ def test_consecutive_steps_of_a_group_run_together_with_max_resources():
     a = step(name="a", outputs=["x"], execution_group="g", resources={"cpu": 1, "memory": "1Gi"})(
         lambda: 1
     )
-    b = step(name="b", inputs=["x"], outputs=["y"], execution_group="g",
-             resources={"cpu": 4, "memory": "512Mi", "gpu": 1})(lambda x: x)
+    b = step(
+        name="b",
+        inputs=["x"],
+        outputs=["y"],
+        execution_group="g",
+        resources={"cpu": 4, "memory": "512Mi", "gpu": 1},
+    )(lambda x: x)
     c = step(name="c", inputs=["y"], outputs=["z"])(lambda y: y)
     groups = group_steps(DAG([a, b, c]))
     assert [g.step_names for g in groups] == [["a", "b"], ["c"]]
@@ -30,10 +36,12 @@ def test_a_group_interrupted_in_topological_order_splits_in_two():
 
 
 def test_conflicting_machine_types_in_a_group_are_refused():
-    a = step(name="a", outputs=["x"], execution_group="g",
-             resources={"machine_type": "n1-standard-4"})(lambda: 1)
-    b = step(name="b", inputs=["x"], execution_group="g",
-             resources={"machine_type": "a2-highgpu-1g"})(lambda x: x)
+    a = step(
+        name="a", outputs=["x"], execution_group="g", resources={"machine_type": "n1-standard-4"}
+    )(lambda: 1)
+    b = step(
+        name="b", inputs=["x"], execution_group="g", resources={"machine_type": "a2-highgpu-1g"}
+    )(lambda x: x)
     with pytest.raises(PipelineDefinitionError, match="execution group 'g': step 'b'"):
         group_steps(DAG([a, b]))
 

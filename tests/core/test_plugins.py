@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flowyml import Executor, PluginError, hookimpl
 from flowyml.plugins import PluginManager
 
@@ -10,8 +11,17 @@ from flowyml.plugins import PluginManager
 class _Good(Executor):
     name = "good"
 
-    def execute_step(self, step, inputs, context_params, cache_store=None, artifact_store=None,
-                     run_id=None, project_name="default", all_outputs=None):
+    def execute_step(
+        self,
+        step,
+        inputs,
+        context_params,
+        cache_store=None,
+        artifact_store=None,
+        run_id=None,
+        project_name="default",
+        all_outputs=None,
+    ):
         raise AssertionError("not called")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from flowyml import ExecutionResult, ExecutionStatus, SubmissionResult, WaitTimeoutError
 
 
@@ -14,7 +15,9 @@ def test_status_predicates():
 
 
 def test_result_status_reflects_flags():
-    assert ExecutionResult(step_name="a", success=True, cached=True).status is ExecutionStatus.CACHED
+    assert (
+        ExecutionResult(step_name="a", success=True, cached=True).status is ExecutionStatus.CACHED
+    )
     assert ExecutionResult(step_name="a", success=False).status is ExecutionStatus.FAILED
 
 

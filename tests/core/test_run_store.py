@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flowyml import ExecutionResult, ExecutionStatus, RunNotFoundError
 from flowyml.cache import CacheStore
 from flowyml.database import Database
@@ -22,16 +23,26 @@ def test_run_and_steps_are_recorded_and_read_back(db):
     store.step_started("abc123", "load", 1.0)
     store.step_finished(
         "abc123",
-        ExecutionResult(step_name="load", success=False, error="boom", traceback="Traceback...",
-                        retries=2, logs="hello\n"),
+        ExecutionResult(
+            step_name="load",
+            success=False,
+            error="boom",
+            traceback="Traceback...",
+            retries=2,
+            logs="hello\n",
+        ),
     )
     store.finish_run("abc123", ExecutionStatus.FAILED, "step 'load' failed")
     record = store.get_run("abc")  # a unique prefix is enough
     assert record.status is ExecutionStatus.FAILED and record.params == {"params": {"n": 1}}
     [step] = record.steps
     assert (step.step, step.status, step.retries, step.traceback) == (
-        "load", ExecutionStatus.FAILED, 2, "Traceback...")
-    assert store.get_logs("abc123") [0][2] == "hello\n"
+        "load",
+        ExecutionStatus.FAILED,
+        2,
+        "Traceback...",
+    )
+    assert store.get_logs("abc123")[0][2] == "hello\n"
 
 
 def test_unknown_run_id_is_a_clear_error(db):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flowyml import PipelineDefinitionError, RetryPolicy, Step, step
 
 
@@ -60,5 +61,8 @@ def test_fingerprint_changes_with_the_body_only():
 
 
 def test_fingerprint_follows_helpers_and_constants_it_reads():
-    base = "SCALE = {scale}\ndef helper(x):\n    return x * SCALE\n@step\ndef work(x):\n    return helper(x)\n"
+    base = (
+        "SCALE = {scale}\ndef helper(x):\n    return x * SCALE\n"
+        "@step\ndef work(x):\n    return helper(x)\n"
+    )
     assert _make(base.format(scale=2)).fingerprint != _make(base.format(scale=3)).fingerprint

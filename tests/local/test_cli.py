@@ -11,7 +11,10 @@ import pytest
 
 def flowyml(*args: str, cwd) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "flowyml", *args], cwd=cwd, capture_output=True, text=True,
+        [sys.executable, "-m", "flowyml", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
 
@@ -19,7 +22,8 @@ def flowyml(*args: str, cwd) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def script(project):
     path = project / "pipe.py"
-    path.write_text(textwrap.dedent('''
+    path.write_text(
+        textwrap.dedent("""
         from flowyml import Context, Pipeline, step
 
         @step(outputs=["data"])
@@ -34,7 +38,8 @@ def script(project):
             return sum(data)
 
         pipeline = Pipeline("cli-demo", steps=[load, total], context=Context(n=4))
-    '''))
+    """)
+    )
     return path
 
 

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+
 from flowyml import Context, ExecutionStatus, Pipeline, RetryPolicy, step
 from flowyml_local import LocalExecutor
 
@@ -208,6 +209,7 @@ def test_seed_signature_works_without_a_pipeline():
 
 def test_execute_step_group_runs_members_in_order(project):
     import sample_steps
+
     from flowyml import group_steps
 
     [group] = group_steps(sample_steps.grouped.build_dag())

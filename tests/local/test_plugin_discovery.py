@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from flowyml import Pipeline, PluginError, step
 from flowyml.plugins import get_plugin_manager
 
@@ -67,5 +68,7 @@ def test_invalid_backend_setting_names_backend_file_and_key(project):
     def one():
         return 1
 
-    with pytest.raises(ConfigError, match=r"(?s)backend 'local'.*unknown key 'stacks\.dev\.settings\.max_wokers'"):
+    with pytest.raises(
+        ConfigError, match=r"(?s)backend 'local'.*unknown key 'stacks\.dev\.settings\.max_wokers'"
+    ):
         Pipeline("p", steps=[one]).run("dev")

@@ -6,6 +6,7 @@ import os
 import time
 
 import sample_steps
+
 from flowyml import Context, Pipeline
 
 
@@ -38,22 +39,27 @@ def test_exception_in_child_keeps_the_traceback(project):
 
 
 def test_segfault_is_a_failed_result_naming_the_signal(project):
-    run = Pipeline("crash", steps=[sample_steps.produce, sample_steps.segfault],
-                   context=Context(n=3)).run("subprocess")
+    run = Pipeline(
+        "crash", steps=[sample_steps.produce, sample_steps.segfault], context=Context(n=3)
+    ).run("subprocess")
     result = run.step_results["segfault"]
     assert not run.success and "SIGSEGV" in result.error and result.exit_code == -11
 
 
 def test_os_exit_is_a_failed_result_naming_the_code(project):
-    run = Pipeline("exit", steps=[sample_steps.produce, sample_steps.hard_exit],
-                   context=Context(n=3)).run("subprocess")
+    run = Pipeline(
+        "exit", steps=[sample_steps.produce, sample_steps.hard_exit], context=Context(n=3)
+    ).run("subprocess")
     assert "exited with code 3" in run.step_results["hard_exit"].error
 
 
 def test_hard_timeout_kills_the_whole_process_tree(project, tmp_path):
     pid_file = tmp_path / "grandchild.pid"
-    pipeline = Pipeline("hang", steps=[sample_steps.produce, sample_steps.spawn_and_hang],
-                        context=Context(n=3, pid_file=str(pid_file)))
+    pipeline = Pipeline(
+        "hang",
+        steps=[sample_steps.produce, sample_steps.spawn_and_hang],
+        context=Context(n=3, pid_file=str(pid_file)),
+    )
     start = time.monotonic()
     run = pipeline.run("subprocess")
     assert time.monotonic() - start < 30

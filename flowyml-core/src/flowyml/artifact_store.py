@@ -11,6 +11,7 @@ The core ships the ``file://`` store; plugins add schemes (``gs://`` ...) throug
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -134,7 +135,7 @@ class ArtifactStore(ABC):
         materializer = self.materializer_for(value)
         try:
             return self.write_object(materializer.chunks(value), materializer.extension)
-        except (pickle_errors()) as exc:
+        except pickle_errors() as exc:
             raise MaterializationError(
                 f"{what} ({type(value).__module__}.{type(value).__qualname__}) cannot be "
                 f"materialized with {materializer.name}: {exc}. Return plain data, a numpy "
@@ -200,10 +201,8 @@ class LocalArtifactStore(ArtifactStore):
             target = target_dir / f"{hexdigest}{extension}"
             os.replace(tmp_name, target)
         except BaseException:
-            try:
+            with contextlib.suppress(FileNotFoundError):  # already renamed: nothing to undo
                 os.unlink(tmp_name)
-            except FileNotFoundError:  # already renamed or never created: nothing to undo
-                pass
             raise
         return ArtifactRef(target.as_uri(), hexdigest, size, self)
 

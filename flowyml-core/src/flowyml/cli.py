@@ -152,8 +152,14 @@ def runs_list(limit: int, pipeline: str | None) -> None:
     except FlowyMLError as exc:
         _fail(str(exc))
     rows = [
-        [r.run_id, r.pipeline, r.backend, r.status.value, _when(r.started_at),
-         format_duration(r.duration)]
+        [
+            r.run_id,
+            r.pipeline,
+            r.backend,
+            r.status.value,
+            _when(r.started_at),
+            format_duration(r.duration),
+        ]
         for r in records
     ]
     click.echo(render_table(["run", "pipeline", "backend", "status", "started", "duration"], rows))
@@ -182,8 +188,14 @@ def runs_show(run_id: str) -> None:
     if record.error:
         click.echo(f"error      {record.error}")
     rows = [
-        [s.step, s.status.value, format_duration(s.duration), str(s.retries),
-         "yes" if s.cached else "", "" if s.exit_code is None else str(s.exit_code)]
+        [
+            s.step,
+            s.status.value,
+            format_duration(s.duration),
+            str(s.retries),
+            "yes" if s.cached else "",
+            "" if s.exit_code is None else str(s.exit_code),
+        ]
         for s in record.steps
     ]
     click.echo("")
@@ -223,8 +235,13 @@ def backends() -> None:
     manager = get_plugin_manager()
     infos = manager.backends()
     rows = [
-        [i.name, i.kind, i.distribution, i.version,
-         ", ".join(f"{k}: {v}" for k, v in i.config_fields.items())]
+        [
+            i.name,
+            i.kind,
+            i.distribution,
+            i.version,
+            ", ".join(f"{k}: {v}" for k, v in i.config_fields.items()),
+        ]
         for i in sorted(infos.values(), key=lambda i: i.name)
     ]
     click.echo(render_table(["backend", "kind", "distribution", "version", "settings"], rows))
@@ -236,7 +253,9 @@ def backends() -> None:
 @click.option("--run-id", required=True)
 @click.option("--group", required=True, help="The group whose task to run.")
 @click.option("--artifact-store", "artifact_store", required=True, help="Artifact store URI.")
-@click.option("--pipeline", "pipeline_ref", help="MODULE:ATTR of the pipeline (overrides the task).")
+@click.option(
+    "--pipeline", "pipeline_ref", help="MODULE:ATTR of the pipeline (overrides the task)."
+)
 @click.option("--steps", help="Comma-separated steps (checked against the task).")
 def step_runner(
     run_id: str, group: str, artifact_store: str, pipeline_ref: str | None, steps: str | None
@@ -248,7 +267,10 @@ def step_runner(
     try:
         store = get_plugin_manager().artifact_store_for(artifact_store)
         code = run_task(
-            store, run_id, group, pipeline_ref=pipeline_ref,
+            store,
+            run_id,
+            group,
+            pipeline_ref=pipeline_ref,
             steps=steps.split(",") if steps else None,
         )
     except FlowyMLError as exc:

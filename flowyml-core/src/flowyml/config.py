@@ -31,7 +31,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from flowyml.errors import ConfigError
 from flowyml.resources import DockerConfig, ResourceConfig
 
-__all__ = ["ProjectConfig", "StackConfig", "find_project_root", "format_validation_error", "load_config"]
+__all__ = [
+    "ProjectConfig",
+    "StackConfig",
+    "find_project_root",
+    "format_validation_error",
+    "load_config",
+]
 
 CONFIG_FILE = "flowyml.yaml"
 DEFAULT_BACKEND = "local"
@@ -97,9 +103,7 @@ def format_validation_error(exc: ValidationError, source: str, prefix: str = "")
         if error["type"] == "extra_forbidden":
             lines.append(f"{source}: unknown key '{path}'")
         else:
-            lines.append(
-                f"{source}: '{path}': {error['msg']} (got {error.get('input')!r})"
-            )
+            lines.append(f"{source}: '{path}': {error['msg']} (got {error.get('input')!r})")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 

@@ -144,7 +144,7 @@ def result_artifacts(step: Any, result: ExecutionResult) -> dict[str, Artifact]:
     """The outputs of a successful result as artifacts (live values when present)."""
     if result.skipped or not step.outputs:
         return {}
-    if result.cached or result.output is None and result.outputs:
+    if result.cached or (result.output is None and result.outputs):
         return {
             name: Artifact.from_result(name, result.cache_key, result.outputs.get(name))
             for name in step.outputs

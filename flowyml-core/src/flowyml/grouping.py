@@ -63,6 +63,7 @@ def group_steps(dag: DAG) -> list[StepGroup]:
     group_of: dict[str, str] = {}
     used_names: dict[str, int] = {}
     current: StepGroup | None = None
+    current_key: str | None = None
     for name in dag.order:
         step = dag.steps[name]
         key = step.execution_group

@@ -89,9 +89,9 @@ def _install() -> None:
         # Checked on every install, not only the first: a test runner or an application may
         # have replaced the streams since (an abandoned timed-out step can keep the count up).
         if not isinstance(sys.stdout, _RoutingStream):
-            sys.stdout = _RoutingStream(sys.stdout)  # type: ignore[assignment]
+            sys.stdout = _RoutingStream(sys.stdout)
         if not isinstance(sys.stderr, _RoutingStream):
-            sys.stderr = _RoutingStream(sys.stderr)  # type: ignore[assignment]
+            sys.stderr = _RoutingStream(sys.stderr)
         _install_count += 1
 
 
@@ -102,9 +102,9 @@ def _uninstall() -> None:
         if _install_count == 0:
             # Only unwrap what we installed: someone else may have replaced it since.
             if isinstance(sys.stdout, _RoutingStream):
-                sys.stdout = sys.stdout.original  # type: ignore[assignment]
+                sys.stdout = sys.stdout.original
             if isinstance(sys.stderr, _RoutingStream):
-                sys.stderr = sys.stderr.original  # type: ignore[assignment]
+                sys.stderr = sys.stderr.original
 
 
 @contextmanager

@@ -63,9 +63,7 @@ def _is_plain_json(value: Any, depth: int = 0) -> bool:
     if type(value) is list:
         return all(_is_plain_json(v, depth + 1) for v in value)
     if type(value) is dict:
-        return all(
-            type(k) is str and _is_plain_json(v, depth + 1) for k, v in value.items()
-        )
+        return all(type(k) is str and _is_plain_json(v, depth + 1) for k, v in value.items())
     return False
 
 
@@ -93,11 +91,7 @@ class NumpyMaterializer(Materializer):
 
     def can_handle(self, value: Any) -> bool:
         numpy = sys.modules.get("numpy")  # never import numpy just to ask
-        return (
-            numpy is not None
-            and type(value) is numpy.ndarray
-            and value.dtype != object
-        )
+        return numpy is not None and type(value) is numpy.ndarray and value.dtype != object
 
     def chunks(self, value: Any) -> Iterator[bytes | memoryview]:
         import numpy as np

@@ -16,7 +16,7 @@ from flowyml.artifact_value import Artifact
 from flowyml.cache import CacheStore
 from flowyml.context import Context
 from flowyml.errors import RunNotFoundError
-from flowyml.executor import Executor, params_for, result_artifacts
+from flowyml.executor import Executor, result_artifacts
 from flowyml.grouping import StepGroup, group_steps
 from flowyml.log_capture import routing_installed
 from flowyml.pipeline_run import PipelineRun

@@ -170,7 +170,7 @@ class Pipeline:
         if os.environ.get(STEP_RUNNER_ENV):
             raise PipelineDefinitionError(
                 f"pipeline '{self.name}'.run() was called while the step runner imported the "
-                "pipeline's module; guard the call with `if __name__ == \"__main__\":`"
+                'pipeline\'s module; guard the call with `if __name__ == "__main__":`'
             )
         from flowyml.orchestrator import Orchestrator, RemoteOrchestrator
         from flowyml.plugins import get_plugin_manager

@@ -56,9 +56,7 @@ class BackendInfo:
         if model is None:
             return {}
         fields = model.model_fields
-        return {
-            key: _type_name(info.annotation) for key, info in fields.items()
-        }
+        return {key: _type_name(info.annotation) for key, info in fields.items()}
 
 
 def _type_name(annotation: Any) -> str:
@@ -111,7 +109,9 @@ class PluginManager:
                     continue
                 self._register(module, ep.name, dist, version)
 
-    def register(self, plugin: Any, name: str, distribution: str = "local", version: str = "") -> None:
+    def register(
+        self, plugin: Any, name: str, distribution: str = "local", version: str = ""
+    ) -> None:
         """Register a plugin object directly (tests, notebooks); same checks apply."""
         with self._lock:
             self.load_entry_points()
@@ -200,7 +200,9 @@ class PluginManager:
                         PluginError(f"{where}: backend class {cls.__qualname__} {problem}")
                     )
                     continue
-                info = BackendInfo(name, cls, kind, source.name, source.distribution, source.version)
+                info = BackendInfo(
+                    name, cls, kind, source.name, source.distribution, source.version
+                )
                 claimed.setdefault(name, []).append(info)
         for name, infos in claimed.items():
             if len(infos) == 1:
@@ -209,9 +211,7 @@ class PluginManager:
             who = " and ".join(
                 f"plugin '{i.plugin}' from distribution '{i.distribution}'" for i in infos
             )
-            error = PluginError(
-                f"backend name '{name}' is claimed by {who}; uninstall one of them"
-            )
+            error = PluginError(f"backend name '{name}' is claimed by {who}; uninstall one of them")
             self._conflicts[name] = error
             self.errors.append(error)
         return found
@@ -250,8 +250,9 @@ class PluginManager:
         """Plugin materializers first, then the built-in ones."""
         from flowyml.materializers import builtin_materializers
 
-        extra = [m for _source, items in self._call_each("flowyml_register_materializers")
-                 for m in items]
+        extra = [
+            m for _source, items in self._call_each("flowyml_register_materializers") for m in items
+        ]
         return [*extra, *builtin_materializers()]
 
     def artifact_store_for(self, uri: str) -> ArtifactStore:

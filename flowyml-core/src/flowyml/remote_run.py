@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from flowyml.artifact_value import Artifact
@@ -24,7 +25,7 @@ def run_remote(
     stack: StackConfig,
     run_id: str,
     context: Context,
-    inputs: dict[str, Any] | None,
+    inputs: Mapping[str, Any] | None,
 ) -> PipelineRun:
     """Submit, wait, and gather the results; Ctrl-C stops the remote run."""
     started = time.perf_counter()

@@ -100,8 +100,22 @@ class RunStore:
         """Record that a step started."""
         self.db.write(
             _UPSERT_STEP,
-            (run_id, step, "running", started_at, None, None, 0, 0, 0, None, None, "{}", None,
-             None),
+            (
+                run_id,
+                step,
+                "running",
+                started_at,
+                None,
+                None,
+                0,
+                0,
+                0,
+                None,
+                None,
+                "{}",
+                None,
+                None,
+            ),
         )
 
     def step_finished(
@@ -136,9 +150,7 @@ class RunStore:
         if result.logs:
             self.append_log(run_id, result.step_name, result.logs, finished)
 
-    def update_step_outputs(
-        self, run_id: str, step: str, refs: dict[str, dict[str, Any]]
-    ) -> None:
+    def update_step_outputs(self, run_id: str, step: str, refs: dict[str, dict[str, Any]]) -> None:
         """Record where a step's outputs were persisted (written after the step ended)."""
         self.db.write(
             "UPDATE step_runs SET outputs=? WHERE run_id=? AND step=?",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["ExecutionStatus"]
 
 
-class ExecutionStatus(str, Enum):
+class ExecutionStatus(StrEnum):
     """Lifecycle state of a run, a step or a remote job."""
 
     PENDING = "pending"
@@ -36,9 +36,6 @@ class ExecutionStatus(str, Enum):
     def is_failed(self) -> bool:
         """True for states that count as a failure (including cancellation)."""
         return self in _FAILED
-
-    def __str__(self) -> str:
-        return self.value
 
 
 _SUCCESSFUL = frozenset({ExecutionStatus.SUCCESS, ExecutionStatus.CACHED, ExecutionStatus.SKIPPED})

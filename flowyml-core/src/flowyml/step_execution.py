@@ -198,12 +198,17 @@ def execute_step_in_process(
         return finish(success=True, cached=True, outputs=hit, artifact_uri=first, cache_key=key)
 
     try:
-        kwargs = {param: _resolve(inputs[artifact]) for artifact, param in step.input_params.items()}
+        kwargs = {
+            param: _resolve(inputs[artifact]) for artifact, param in step.input_params.items()
+        }
         for artifact in step.varargs_inputs:
             kwargs[_VARARGS + artifact] = _resolve(inputs[artifact])
     except (ArtifactError, LookupError) as exc:
-        return finish(success=False, error=f"step '{step.name}': cannot load its inputs: {exc}",
-                      traceback=tb.format_exc())
+        return finish(
+            success=False,
+            error=f"step '{step.name}': cannot load its inputs: {exc}",
+            traceback=tb.format_exc(),
+        )
     kwargs.update(params)
     log = StepLog(echo=echo_logs)
     attempt = 0
@@ -214,8 +219,9 @@ def execute_step_in_process(
             named = split_outputs(step, value)
             break
         except StepTimeoutError as exc:
-            return finish(success=False, error=str(exc), retries=attempt, logs=log.getvalue(),
-                          traceback=None)
+            return finish(
+                success=False, error=str(exc), retries=attempt, logs=log.getvalue(), traceback=None
+            )
         except Exception as exc:
             if step.retry.should_retry(exc, attempt):
                 attempt += 1

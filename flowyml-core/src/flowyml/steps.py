@@ -96,8 +96,7 @@ class Step:
             raise PipelineDefinitionError(f"step '{self.name}': retry: {exc}") from None
         if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
             raise PipelineDefinitionError(
-                f"step '{self.name}': timeout must be a positive number of seconds, "
-                f"got {timeout!r}"
+                f"step '{self.name}': timeout must be a positive number of seconds, got {timeout!r}"
             )
         self.timeout = timeout
         if isinstance(resources, dict):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from flowyml.executor import Executor, ExecutorConfig
 from flowyml.results import ExecutionResult
 from flowyml.step_execution import execute_step_in_process
-from pydantic import Field
 
 __all__ = ["LocalExecutor", "LocalExecutorConfig"]
 

@@ -8,16 +8,18 @@ kill by signal becomes a failed result naming the exit code or signal.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 from typing import Any
 
+from pydantic import Field
+
 from flowyml.artifact_store import ArtifactStore
 from flowyml.executor import ExecutorConfig
 from flowyml.task_executor import LaunchOutcome, TaskExecutor
-from pydantic import Field
 
 __all__ = ["SubprocessExecutor", "SubprocessExecutorConfig"]
 
@@ -105,10 +107,8 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):  # still alive: SIGKILL below
         process.wait(_KILL_GRACE)
-    except subprocess.TimeoutExpired:
-        pass  # still alive after the grace period: SIGKILL below
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
