@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
+import itertools
 import os
 import tempfile
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any, ClassVar
 from urllib.parse import unquote, urlparse
 
+from flowyml.database import Database
 from flowyml.errors import ArtifactError, MaterializationError
 from flowyml.materializers import Materializer
 
@@ -85,6 +89,11 @@ class ArtifactStore(ABC):
         self.materializers: list[Materializer] = list(materializers or builtin_materializers())
         self._by_extension = {m.extension: m for m in reversed(self.materializers)}
 
+    @classmethod
+    def root_of(cls, uri: str) -> str:
+        """The root of the store that holds ``uri`` (an object URI or a root URI)."""
+        return uri
+
     # -- byte level -------------------------------------------------------------------
     @abstractmethod
     def write_object(self, chunks: Iterable[bytes | memoryview], extension: str) -> ArtifactRef:
@@ -113,6 +122,9 @@ class ArtifactStore(ABC):
         Raises:
             ArtifactError: nothing is stored under ``key``.
         """
+
+    def flush(self) -> None:  # noqa: B027 - optional hook: unbuffered stores need nothing
+        """Make every write visible to other processes (no-op for unbuffered stores)."""
 
     # -- value level ------------------------------------------------------------------
     def materializer_for(self, value: Any) -> Materializer:
@@ -166,8 +178,23 @@ def _path_from_uri(uri: str) -> Path:
     return Path(unquote(parsed.path))
 
 
+_PACK_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (name TEXT PRIMARY KEY, data BLOB NOT NULL);
+"""
+
+SMALL_OBJECT_LIMIT = 64 * 1024
+
+
 class LocalArtifactStore(ArtifactStore):
-    """Artifacts in a local directory (``file://`` URIs)."""
+    """Artifacts in a local directory (``file://`` URIs).
+
+    Objects up to 64 KiB are kept in ``objects.db`` (SQLite, WAL) in the store's folder,
+    written in batched transactions: creating a file costs ~0.1 ms here, so a thousand
+    small outputs would otherwise dominate a run. Larger objects are files under
+    ``objects/``, streamed to a temporary name and renamed into place. Both kinds are
+    addressed by the same URI and are visible to any process that sees the folder (a
+    subprocess, or a container with the folder mounted) once :meth:`flush` returned.
+    """
 
     scheme = "file"
 
@@ -176,6 +203,18 @@ class LocalArtifactStore(ArtifactStore):
         self.path = path.resolve()
         super().__init__(self.path.as_uri(), materializers)
         self._made_dirs: set[str] = set()
+        self._pending: dict[str, bytes] = {}
+        self._known: set[str] = set()
+        self._pack_lock = threading.Lock()
+        self._pack: Database | None = None
+        self._objects_uri = self.root + "/objects"
+
+    @classmethod
+    def root_of(cls, uri: str) -> str:
+        path = _path_from_uri(uri) if "://" in uri else Path(uri)
+        if len(path.parents) >= 3 and path.parents[1].name == "objects":
+            return path.parents[2].as_uri()
+        return path.as_uri()
 
     def _ensure_dir(self, directory: Path) -> None:
         key = str(directory)
@@ -183,7 +222,48 @@ class LocalArtifactStore(ArtifactStore):
             directory.mkdir(parents=True, exist_ok=True)
             self._made_dirs.add(key)
 
+    @property
+    def pack(self) -> Database:
+        """The database of small objects, opened on first use."""
+        if self._pack is None:
+            with self._pack_lock:
+                if self._pack is None:
+                    self._ensure_dir(self.path)
+                    self._pack = Database(self.path / "objects.db", _PACK_SCHEMA)
+        return self._pack
+
+    def _object_uri(self, name: str) -> str:
+        # String building, not pathlib: this runs once per step output.
+        return f"{self._objects_uri}/{name[:2]}/{name}"
+
+    def _object_path(self, hexdigest: str, extension: str) -> Path:
+        return self.path / "objects" / hexdigest[:2] / f"{hexdigest}{extension}"
+
     def write_object(self, chunks: Iterable[bytes | memoryview], extension: str) -> ArtifactRef:
+        iterator = iter(chunks)
+        first = next(iterator, b"")
+        second = next(iterator, None)
+        if second is None and len(first) <= SMALL_OBJECT_LIMIT:
+            data = bytes(first)
+            hexdigest = hashlib.sha256(data).hexdigest()
+            name = hexdigest + extension
+            if name not in self._known:
+                self._known.add(name)
+                self._pending[name] = data
+                self.pack.write(
+                    "INSERT OR IGNORE INTO objects (name, data) VALUES (?, ?)", (name, data)
+                )
+            return ArtifactRef(self._object_uri(name), hexdigest, len(data), self)
+        rest = itertools.chain([first], [] if second is None else [second], iterator)
+        return self._write_file(rest, extension)
+
+    def flush(self) -> None:
+        """Commit queued small objects so that other processes see them."""
+        if self._pack is not None:
+            self._pack.flush()
+        self._pending.clear()
+
+    def _write_file(self, chunks: Iterable[bytes | memoryview], extension: str) -> ArtifactRef:
         tmp_dir = self.path / "tmp"
         self._ensure_dir(tmp_dir)
         digest = hashlib.sha256()
@@ -196,9 +276,8 @@ class LocalArtifactStore(ArtifactStore):
                     handle.write(chunk)
                     size += len(chunk)
             hexdigest = digest.hexdigest()
-            target_dir = self.path / "objects" / hexdigest[:2]
-            self._ensure_dir(target_dir)
-            target = target_dir / f"{hexdigest}{extension}"
+            target = self._object_path(hexdigest, extension)
+            self._ensure_dir(target.parent)
             os.replace(tmp_name, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):  # already renamed: nothing to undo
@@ -206,15 +285,45 @@ class LocalArtifactStore(ArtifactStore):
             raise
         return ArtifactRef(target.as_uri(), hexdigest, size, self)
 
+    def _packed(self, name: str) -> bytes | None:
+        data = self._pending.get(name)
+        if data is not None:
+            return data
+        if not (self.path / "objects.db").exists():
+            return None
+        rows = self.pack.query("SELECT data FROM objects WHERE name=?", (name,))
+        return bytes(rows[0][0]) if rows else None
+
     def open(self, uri: str) -> IO[bytes]:
         path = _path_from_uri(uri)
         try:
             return path.open("rb")
+        except FileNotFoundError:
+            data = self._packed(path.name)
+            if data is None:
+                raise ArtifactError(f"artifact {uri} does not exist") from None
+            return io.BytesIO(data)
         except OSError as exc:
             raise ArtifactError(f"cannot read artifact {uri}: {exc.strerror}") from exc
 
     def exists(self, uri: str) -> bool:
-        return _path_from_uri(uri).exists()
+        if uri.startswith(self._objects_uri) and uri.rpartition("/")[2] in self._known:
+            return True
+        path = _path_from_uri(uri)
+        if path.exists() or self._packed(path.name) is not None:
+            self._known.add(path.name)
+            return True
+        return False
+
+    def delete(self, uri: str) -> None:
+        """Remove an artifact (a later cache look-up that needs it becomes a miss)."""
+        path = _path_from_uri(uri)
+        self._known.discard(path.name)
+        self._pending.pop(path.name, None)
+        path.unlink(missing_ok=True)
+        if (self.path / "objects.db").exists():
+            self.pack.write("DELETE FROM objects WHERE name=?", (path.name,))
+            self.pack.flush()
 
     def _named_path(self, key: str) -> Path:
         relative = Path(key)

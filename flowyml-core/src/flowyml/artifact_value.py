@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
-from urllib.parse import urlparse
 
 from flowyml.artifact_store import ArtifactRef
 from flowyml.cache import output_fingerprint
@@ -16,8 +14,8 @@ _MISSING = object()
 
 
 def digest_from_uri(uri: str) -> str:
-    """The content digest in a content-addressed artifact URI."""
-    return os.path.splitext(os.path.basename(urlparse(uri).path))[0]
+    """The content digest in a content-addressed artifact URI (``.../<digest>.<ext>``)."""
+    return uri.rpartition("/")[2].partition(".")[0]
 
 
 class Artifact:

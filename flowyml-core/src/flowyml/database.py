@@ -8,13 +8,26 @@ with ``synchronous=NORMAL`` keeps readers and concurrent runs from blocking each
 
 from __future__ import annotations
 
+import atexit
 import sqlite3
 import threading
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 __all__ = ["Database"]
+
+_open_databases: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    """Commit what is queued before the interpreter exits (the flusher is a daemon)."""
+    for database in list(_open_databases):
+        if not database._closed:
+            database.flush()
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -75,7 +88,7 @@ class Database:
         path: the database file; its directory is created if needed.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, schema: str = _SCHEMA) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(
@@ -83,13 +96,14 @@ class Database:
         )
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+        self._conn.executescript(schema)
         self._lock = threading.RLock()
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
         self._pending_lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
         self._flusher: threading.Thread | None = None
+        _open_databases.add(self)
 
     def write(self, sql: str, params: tuple[Any, ...]) -> None:
         """Queue a write; it is committed with the next batch."""

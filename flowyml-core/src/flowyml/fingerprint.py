@@ -9,6 +9,7 @@ step does not.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import sys
@@ -45,13 +46,17 @@ def _is_user_code(func: types.FunctionType) -> bool:
     return not path.startswith(_LIBRARY_PREFIXES)
 
 
-def _source_of(func: types.FunctionType) -> str:
+@functools.lru_cache(maxsize=4096)
+def _source_of_code(code: types.CodeType) -> str:
     try:
-        return textwrap.dedent(inspect.getsource(func))
+        return textwrap.dedent(inspect.getsource(code))
     except (OSError, TypeError):
         # No source on disk (REPL, exec): the bytecode and its constants stand in for it.
-        code = func.__code__
         return repr((code.co_code, code.co_consts, code.co_names))
+
+
+def _source_of(func: types.FunctionType) -> str:
+    return _source_of_code(func.__code__)
 
 
 def _constant_repr(value: Any) -> str | None:

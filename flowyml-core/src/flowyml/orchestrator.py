@@ -105,6 +105,8 @@ class Orchestrator:
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            if self.artifact_store is not None:
+                self.artifact_store.flush()  # before the records that point at artifacts
             self.run_store.finish_run(run_id, status, error)
             self.listener.run_finished(run_id, status.value)
         not_run = [name for name in dag.order if name not in state.results]

@@ -53,6 +53,7 @@ class Pipeline:
             raise PipelineDefinitionError(f"a pipeline needs a non-empty name, got {name!r}")
         self.name = name
         self.steps: list[Step] = []
+        self._names: set[str] = set()
         self.context = context if isinstance(context, Context) else Context(**(context or {}))
         caller = sys._getframe(1).f_globals
         self._origin_module: str | None = caller.get("__name__")
@@ -67,11 +68,12 @@ class Pipeline:
                 f"pipeline '{self.name}': add_step needs a function decorated with "
                 f"@step, got {item!r}"
             )
-        if any(existing.name == item.name for existing in self.steps):
+        if item.name in self._names:
             raise PipelineDefinitionError(
                 f"pipeline '{self.name}' already has a step named '{item.name}'"
             )
         self.steps.append(item)
+        self._names.add(item.name)
         return self
 
     def step_by_name(self, name: str) -> Step:
@@ -194,7 +196,9 @@ class Pipeline:
         if isinstance(instance, RemoteOrchestrator):
             from flowyml.remote_run import run_remote
 
-            return run_remote(self, instance, stack, run_id, run_context, inputs)
+            return run_remote(
+                self, instance, stack, run_id, run_context, inputs, listener, fail_fast
+            )
         orchestrator = Orchestrator(
             instance,
             project.run_store,

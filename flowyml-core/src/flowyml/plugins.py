@@ -81,6 +81,7 @@ class PluginManager:
     _backends: dict[str, BackendInfo] | None = None
     _conflicts: dict[str, PluginError] = field(default_factory=dict)
     _loaded: bool = False
+    _stores: dict[str, ArtifactStore] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
@@ -256,7 +257,7 @@ class PluginManager:
         return [*extra, *builtin_materializers()]
 
     def artifact_store_for(self, uri: str) -> ArtifactStore:
-        """An artifact store able to read and write under ``uri``.
+        """The artifact store holding ``uri`` (one instance per store root and process).
 
         Raises:
             PluginError: no installed plugin serves the URI's scheme.
@@ -269,7 +270,13 @@ class PluginManager:
                 f"no artifact store serves '{scheme}://' URIs ({uri}); installed schemes: "
                 f"{', '.join(sorted(classes))}"
             )
-        return cls(uri, self.materializers())
+        root = cls.root_of(uri if "://" in uri else f"file://{uri}")
+        with self._lock:
+            store = self._stores.get(root)
+            if store is None:
+                store = cls(root, self.materializers())
+                self._stores[root] = store
+            return store
 
 
 _manager: PluginManager | None = None

@@ -49,10 +49,9 @@ class Project:
 
     @cached_property
     def _default_artifact_store(self) -> ArtifactStore:
-        from flowyml.artifact_store import LocalArtifactStore
         from flowyml.plugins import get_plugin_manager
 
-        return LocalArtifactStore(self.home / "artifacts", get_plugin_manager().materializers())
+        return get_plugin_manager().artifact_store_for((self.home / "artifacts").as_uri())
 
 
 _projects: dict[Path, Project] = {}

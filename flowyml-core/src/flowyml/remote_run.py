@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from flowyml.context import Context
     from flowyml.orchestrator import RemoteOrchestrator
     from flowyml.pipeline import Pipeline
+    from flowyml.run_listener import RunListener
 
 __all__ = ["run_remote"]
 
@@ -26,8 +27,15 @@ def run_remote(
     run_id: str,
     context: Context,
     inputs: Mapping[str, Any] | None,
+    listener: RunListener | None = None,
+    fail_fast: bool | None = None,
 ) -> PipelineRun:
-    """Submit, wait, and gather the results; Ctrl-C stops the remote run."""
+    """Submit, wait, and gather the results; Ctrl-C stops the remote run.
+
+    The orchestrator also receives, as keyword arguments, ``listener`` (progress events,
+    for backends that can report them), ``fail_fast`` and ``stack`` (its artifact store
+    and cache settings); backends that have no use for them ignore them.
+    """
     started = time.perf_counter()
     submission = orchestrator.run_pipeline(
         pipeline,
@@ -36,6 +44,9 @@ def run_remote(
         docker_config=stack.docker,
         inputs=dict(inputs or {}),
         context=context.to_dict(),
+        listener=listener,
+        fail_fast=stack.fail_fast if fail_fast is None else fail_fast,
+        stack=stack,
     )
     try:
         status = submission.wait()

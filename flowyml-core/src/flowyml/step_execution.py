@@ -157,7 +157,9 @@ def execute_step_in_process(
     params = {k: context_params[k] for k in step.context_params if k in context_params}
 
     def finish(**fields: Any) -> ExecutionResult:
-        return ExecutionResult(
+        # model_construct: every field is built here with the right type, and validation
+        # would cost more than the rest of a trivial step's bookkeeping.
+        return ExecutionResult.model_construct(
             step_name=step.name,
             duration_seconds=time.perf_counter() - start,
             started_at=started_at,

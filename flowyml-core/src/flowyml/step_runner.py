@@ -194,6 +194,7 @@ def run_task(
             echo_logs=True,
         )
         results.append(result.model_dump(mode="json", exclude={"output"}))
+        store.flush()  # outputs first: the manifest must never name an invisible artifact
         store.write_named(manifest_key(run_id, group), json.dumps({"results": results}).encode())
         if not result.success:
             failed = True

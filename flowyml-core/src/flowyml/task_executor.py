@@ -207,6 +207,7 @@ class TaskExecutor(Executor):
         run_id = run_id or "adhoc-" + os.urandom(4).hex()
         reference = {"pipeline": pipeline_ref} if pipeline_ref else self._step_references(steps)
         write_task(artifact_store, run_id, group, steps, inputs, params, reference, project_name)
+        artifact_store.flush()  # the step runner runs elsewhere: make the inputs visible
         args = step_runner_args(run_id, group, self.artifact_store_uri(artifact_store))
         outcome = self.launch(
             args,
