@@ -12,9 +12,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import linecache
 import sys
 import sysconfig
 import textwrap
+import tokenize
 import types
 from typing import Any
 
@@ -48,11 +50,17 @@ def _is_user_code(func: types.FunctionType) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _source_of_code(code: types.CodeType) -> str:
-    try:
-        return textwrap.dedent(inspect.getsource(code))
-    except (OSError, TypeError):
-        # No source on disk (REPL, exec): the bytecode and its constants stand in for it.
-        return repr((code.co_code, code.co_consts, code.co_names))
+    # linecache + getblock rather than inspect.getsource: the latter first maps the code to
+    # its module by scanning sys.modules, which costs ~20 ms on a first call.
+    lines = linecache.getlines(code.co_filename)
+    if lines and 0 < code.co_firstlineno <= len(lines):
+        try:
+            block = inspect.getblock(lines[code.co_firstlineno - 1 :])
+            return textwrap.dedent("".join(block))
+        except (IndexError, SyntaxError, tokenize.TokenError):
+            pass  # unparsable source: the bytecode below identifies the function instead
+    # No source on disk (REPL, exec): the bytecode and its constants stand in for it.
+    return repr((code.co_code, code.co_consts, code.co_names))
 
 
 def _source_of(func: types.FunctionType) -> str:
@@ -67,15 +75,43 @@ def _constant_repr(value: Any) -> str | None:
     return None
 
 
-def _referenced_names(code: types.CodeType) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def _referenced_names(code: types.CodeType) -> frozenset[str]:
     names = set(code.co_names)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             names |= _referenced_names(const)
-    return names
+    return frozenset(names)
+
+
+_memo: dict[tuple[Any, ...], str] = {}
 
 
 def _fingerprint(func: types.FunctionType, seen: set[int]) -> str:
+    # Functions made by one factory share a code object; they differ only by what their
+    # closure cells and globals hold, so those objects' identities key the memo (the
+    # function keeps them alive, so the identities cannot be reused while it lives).
+    names = _referenced_names(func.__code__)
+    glob = func.__globals__
+    key = (
+        func.__code__,
+        tuple(id(_cell_value(c)) for c in func.__closure__ or ()),
+        tuple(id(glob.get(n)) for n in sorted(names)),
+    )
+    cached = _memo.get(key)
+    if cached is None:
+        cached = _memo[key] = _compute_fingerprint(func, seen)
+    return cached
+
+
+def _cell_value(cell: types.CellType) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell
+        return None
+
+
+def _compute_fingerprint(func: types.FunctionType, seen: set[int]) -> str:
     seen.add(id(func))
     parts: list[str] = [_source_of(func)]
     closure_names = func.__code__.co_freevars
