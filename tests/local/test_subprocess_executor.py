@@ -74,3 +74,42 @@ def test_hard_timeout_kills_the_whole_process_tree(project, tmp_path):
 def test_a_group_runs_in_one_process(project):
     run = sample_steps.grouped.run("subprocess")
     assert run.success and run.outputs["c"] == 3
+
+
+def test_ctrl_c_kills_running_children(project, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    pid_file = tmp_path / "grandchild.pid"
+    script = project / "interrupted.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import subprocess, sys, time
+            from flowyml import Pipeline, step
+
+            @step(outputs=["x"], cache=False)
+            def hang():
+                child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+                open({str(pid_file)!r}, "w").write(str(child.pid))
+                time.sleep(120)
+
+            pipeline = Pipeline("interrupted", steps=[hang])
+            if __name__ == "__main__":
+                pipeline.run("subprocess")
+            """
+        )
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], cwd=project)
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    grandchild = int(pid_file.read_text())
+    parent.send_signal(signal.SIGINT)
+    assert parent.wait(timeout=30) != 0
+    deadline = time.monotonic() + 10
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(grandchild)

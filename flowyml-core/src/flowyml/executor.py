@@ -42,6 +42,12 @@ class Executor(ABC):
     max_workers: int = 1
     passes_by_reference: bool = False
 
+    def cancel(self) -> None:  # noqa: B027 - optional hook: in-process steps cannot be killed
+        """Stop every step this executor is running now (called on Ctrl-C or a stop).
+
+        Executors that run steps elsewhere kill them here; the default does nothing.
+        """
+
     @classmethod
     def from_config(cls, settings: dict[str, Any] | None = None) -> Executor:
         """Build the executor from validated settings (raises pydantic errors)."""

@@ -187,6 +187,11 @@ class Orchestrator:
                 for future in done:
                     group = in_flight.pop(future)
                     self._complete(state, group, future.result(), run_id, ready)
+        except BaseException:
+            # Ctrl-C or a crash of the scheduler: steps running elsewhere must not outlive
+            # the run, and the pool below would otherwise wait for them to finish.
+            self.executor.cancel()
+            raise
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)

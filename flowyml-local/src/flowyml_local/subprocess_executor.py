@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from typing import Any
 
 from pydantic import Field
@@ -55,6 +56,15 @@ class SubprocessExecutor(TaskExecutor):
         self.max_workers = max_workers or os.cpu_count() or 2
         self.python = python
         self.env = dict(env or {})
+        self._live: set[subprocess.Popen[bytes]] = set()
+        self._live_lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """Kill the process group of every child running now."""
+        with self._live_lock:
+            live = list(self._live)
+        for process in live:
+            _kill_group(process)
 
     def _child_env(self) -> dict[str, str]:
         return {
@@ -82,6 +92,8 @@ class SubprocessExecutor(TaskExecutor):
             env=self._child_env(),
             start_new_session=True,  # its own process group: a timeout kills every descendant
         )
+        with self._live_lock:
+            self._live.add(process)
         try:
             output, _ = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -91,6 +103,9 @@ class SubprocessExecutor(TaskExecutor):
         except BaseException:
             _kill_group(process)
             raise
+        finally:
+            with self._live_lock:
+                self._live.discard(process)
         return LaunchOutcome(process.returncode, output.decode(errors="replace"))
 
 
