@@ -20,6 +20,7 @@ import tempfile
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, ClassVar
 from urllib.parse import unquote, urlparse
@@ -269,12 +270,21 @@ class LocalArtifactStore(ArtifactStore):
         digest = hashlib.sha256()
         size = 0
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
+        # Hashing and writing both release the GIL on large buffers: hash each chunk on a
+        # helper thread while this one writes it, so a large array costs max(hash, write)
+        # rather than their sum. One worker keeps the updates in order.
+        hasher = ThreadPoolExecutor(1, thread_name_prefix="flowyml-hash")
         try:
-            with os.fdopen(fd, "wb") as handle:
+            pending: list[Future[None]] = []
+            with os.fdopen(fd, "wb", buffering=0) as handle:
                 for chunk in chunks:
-                    digest.update(chunk)
+                    pending.append(hasher.submit(digest.update, chunk))
                     handle.write(chunk)
                     size += len(chunk)
+                    if len(pending) > 2:  # bound the chunks held alive by queued updates
+                        pending.pop(0).result()
+            for future in pending:
+                future.result()
             hexdigest = digest.hexdigest()
             target = self._object_path(hexdigest, extension)
             self._ensure_dir(target.parent)
@@ -283,6 +293,8 @@ class LocalArtifactStore(ArtifactStore):
             with contextlib.suppress(FileNotFoundError):  # already renamed: nothing to undo
                 os.unlink(tmp_name)
             raise
+        finally:
+            hasher.shutdown(wait=True)
         return ArtifactRef(target.as_uri(), hexdigest, size, self)
 
     def _packed(self, name: str) -> bytes | None:
