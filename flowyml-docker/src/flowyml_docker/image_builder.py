@@ -37,6 +37,12 @@ __all__ = ["BuildOptions", "ImageResult", "ensure_image", "require_image"]
 # Bump when the generated Dockerfile changes, so images built by older code are not reused.
 GENERATOR_VERSION = 1
 VENV = "/opt/flowyml"
+# glibc-based x86-64 images (Debian bookworm has glibc 2.36): any of these wheels installs.
+DEFAULT_WHEEL_PLATFORMS = (
+    "manylinux2014_x86_64",
+    "manylinux_2_28_x86_64",
+    "manylinux_2_34_x86_64",
+)
 _WHEELS_IN_IMAGE = "/tmp/flowyml-wheels"
 
 
@@ -56,7 +62,7 @@ class BuildOptions:
     base_image: str
     distributions: tuple[str, ...] = ("flowyml-core",)
     python_version: str = "3.11"
-    platforms: tuple[str, ...] = ("manylinux2014_x86_64",)
+    platforms: tuple[str, ...] = DEFAULT_WHEEL_PLATFORMS
     network_mode: str = "none"
     pull_base_image: bool = False
 
@@ -177,7 +183,14 @@ def ensure_image(
         seconds = time.perf_counter() - started
         return ImageResult(tag, content_hash, True, seconds, options.base_image)
     except ImageNotFound:
-        pass  # build it below
+        pass  # maybe built for another pipeline of the project; else built below
+    same = client.images.list(filters={"label": f"flowyml.content_hash={content_hash}"})
+    if same:
+        repository, _, version = tag.rpartition(":")
+        same[0].tag(repository, version)
+        say(f"image {tag} is the project's existing image {same[0].short_id}; nothing to build")
+        seconds = time.perf_counter() - started
+        return ImageResult(tag, content_hash, True, seconds, options.base_image)
     deps = dependency_wheels(requirements, options.python_version, list(options.platforms))
     base_name = options.base_image
     lines: list[str] = []

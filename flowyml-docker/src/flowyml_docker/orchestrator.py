@@ -24,7 +24,12 @@ from flowyml.results import SubmissionResult, WaitTimeoutError
 from flowyml.status import ExecutionStatus
 from flowyml_docker.engine import connect, managed_containers
 from flowyml_docker.executor import DockerExecutor, stop_containers
-from flowyml_docker.image_builder import BuildOptions, ensure_image, require_image
+from flowyml_docker.image_builder import (
+    DEFAULT_WHEEL_PLATFORMS,
+    BuildOptions,
+    ensure_image,
+    require_image,
+)
 from flowyml_docker.project_source import locate_project
 from flowyml_docker.run_tracker import RunTracker, load_record, now_iso, stop_marker
 from flowyml_docker.run_view import (
@@ -72,13 +77,7 @@ class DockerOrchestratorConfig(RemoteOrchestratorConfig):
     project_dir: str | None = None
     distributions: list[str] = Field(default_factory=lambda: ["flowyml-core"])
     python_version: str = "3.11"
-    wheel_platforms: list[str] = Field(
-        default_factory=lambda: [
-            "manylinux2014_x86_64",
-            "manylinux_2_28_x86_64",
-            "manylinux_2_34_x86_64",
-        ]
-    )
+    wheel_platforms: list[str] = Field(default_factory=lambda: list(DEFAULT_WHEEL_PLATFORMS))
     pull_base_image: bool = False
     user: str | None = None
     docker: DockerConfig | None = None

@@ -1,0 +1,55 @@
+"""What the docker tests share besides fixtures: the test project, stack files, polling."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BASE_IMAGE = os.environ.get("FLOWYML_CI_IMAGE", "flowyml-test/python:bookworm")
+PROJECT = Path(__file__).resolve().parent / "project"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def numpy_requirement() -> list[str]:
+    # One requirement list for every test image, so they share the venv layer.
+    import numpy
+
+    return [f"numpy=={numpy.__version__}"]
+
+
+def pipeline(name: str) -> Any:
+    """A pipeline of the test project, loaded by file like `flowyml run` does."""
+    from flowyml.references import load_reference
+
+    return load_reference(f"{PROJECT / 'pipelines.py'}:{name}")
+
+
+def stack_yaml(**settings: Any) -> str:
+    """flowyml.yaml with a `docker` stack (no cache, so every run starts containers)."""
+    lines = [
+        "stacks:",
+        "  docker:",
+        "    backend: docker",
+        "    cache: false",
+        "    settings:",
+        f"      base_image: {BASE_IMAGE}",
+        "      stop_grace_seconds: 2",
+    ]
+    lines += [f"      {key}: {value}" for key, value in settings.items()]
+    lines += ["    docker:", f"      requirements: {numpy_requirement()}"]
+    return "\n".join(lines) + "\n"
+
+
+def wait_for(predicate: Any, timeout: float = 60.0, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")

@@ -1,0 +1,102 @@
+"""Pipelines the docker tests run; this folder is the project copied into the test image."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flowyml import Context, Pipeline, ResourceConfig, step
+
+
+@step(outputs=["numbers"])
+def numbers(count: int) -> list[int]:
+    """The input numbers."""
+    print(f"making {count} numbers")
+    return list(range(count))
+
+
+@step(inputs=["numbers"], outputs=["squares"])
+def squares(numbers: list[int]) -> list[int]:
+    """Each number squared."""
+    return [n * n for n in numbers]
+
+
+@step(inputs=["numbers"], outputs=["mean"])
+def mean(numbers: list[int]) -> float:
+    """The mean, on a branch of its own (runs beside `squares`)."""
+    return sum(numbers) / len(numbers)
+
+
+@step(inputs=["squares", "mean"], outputs=["summary"])
+def summary(squares: list[int], mean: float) -> dict[str, float]:
+    """Both branches joined."""
+    return {"sum_of_squares": sum(squares), "mean": mean}
+
+
+demo = Pipeline("docker-demo", steps=[numbers, squares, mean, summary], context=Context(count=10))
+
+
+@step(outputs=["never"])
+def explode() -> int:
+    """Fails with a recognisable error."""
+    raise ValueError("boom from inside the container")
+
+
+failing = Pipeline("docker-failing", steps=[explode])
+
+
+@step(outputs=["size"], resources=ResourceConfig(memory="48Mi"))
+def hog() -> int:
+    """Touches far more memory than its limit allows."""
+    blocks = [bytearray(8 * 1024 * 1024) for _ in range(64)]
+    for block in blocks:
+        block[::4096] = b"x" * len(block[::4096])
+    return len(blocks)
+
+
+greedy = Pipeline("docker-greedy", steps=[hog])
+
+
+@step(outputs=["slept"])
+def nap(seconds: float) -> float:
+    """Sleeps, printing a line first so tests can wait until it runs."""
+    print("napping", flush=True)
+    time.sleep(seconds)
+    return seconds
+
+
+@step(inputs=["slept"], outputs=["after"])
+def after_nap(slept: float) -> float:
+    """Never reached when the run is stopped during the nap."""
+    return slept * 2
+
+
+sleepy = Pipeline("docker-sleepy", steps=[nap, after_nap], context=Context(seconds=60.0))
+
+
+@step(outputs=["token_length"])
+def use_token() -> int:
+    """Reads a secret from the environment and (carelessly) prints it."""
+    token = os.environ["FLOWYML_TEST_TOKEN"]
+    print(f"the token is {token}")
+    return len(token)
+
+
+secretive = Pipeline("docker-secretive", steps=[use_token])
+
+
+@step(outputs=["left"])
+def left(seconds: float) -> float:
+    """One of two independent naps."""
+    time.sleep(seconds)
+    return seconds
+
+
+@step(outputs=["right"])
+def right(seconds: float) -> float:
+    """The other independent nap."""
+    time.sleep(seconds)
+    return seconds
+
+
+pair = Pipeline("docker-pair", steps=[left, right], context=Context(seconds=1.0))

@@ -1,0 +1,58 @@
+"""Bad input: each problem is a clear error naming what to fix."""
+
+from __future__ import annotations
+
+import pytest
+from docker_harness import BASE_IMAGE, pipeline
+
+pytestmark = pytest.mark.docker
+
+
+def test_an_unreachable_engine_is_a_backend_error_naming_it(tmp_path):
+    from flowyml.errors import BackendError
+    from flowyml_docker import DockerOrchestrator
+
+    dead = f"unix://{tmp_path / 'no-engine.sock'}"
+    with pytest.raises(BackendError, match="no-engine.sock") as caught:
+        DockerOrchestrator(docker_host=dead).validate()
+    assert "not reachable" in str(caught.value)
+
+
+def test_an_unknown_base_image_is_a_backend_error_naming_it(docker_client, docker_project):
+    from flowyml.errors import BackendError
+    from flowyml_docker import DockerOrchestrator
+
+    orchestrator = DockerOrchestrator(base_image="flowyml-test/no-such-image:1")
+    with pytest.raises(BackendError, match="'flowyml-test/no-such-image:1' is not present"):
+        orchestrator.validate()
+    with pytest.raises(BackendError, match="no-such-image"):
+        orchestrator.run_pipeline(pipeline("demo"), "no-image")
+
+
+def test_validate_accepts_a_reachable_engine_and_present_image(docker_client):
+    from flowyml_docker import DockerOrchestrator
+
+    assert DockerOrchestrator(base_image=BASE_IMAGE).validate() is True
+
+
+def test_an_unknown_setting_is_a_config_error_naming_the_key(project):
+    from flowyml.errors import ConfigError
+    from flowyml.project import forget_projects
+    from flowyml_docker import DockerOrchestrator
+
+    with pytest.raises(ConfigError, match="bogus"):
+        DockerOrchestrator(bogus=1)
+    (project / "flowyml.yaml").write_text(
+        "stacks:\n  docker:\n    backend: docker\n    settings: {max_parallel: many}\n"
+    )
+    forget_projects()
+    with pytest.raises(ConfigError, match="stacks.docker.settings.max_parallel"):
+        pipeline("demo").run("docker")
+
+
+def test_a_bad_mount_is_a_config_error(docker_client):
+    from flowyml.errors import ConfigError
+    from flowyml_docker import DockerExecutor
+
+    with pytest.raises(ConfigError, match="relative:/data"):
+        DockerExecutor("any", mounts=["relative:/data"])
