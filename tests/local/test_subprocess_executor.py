@@ -5,9 +5,20 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
 import sample_steps
 
 from flowyml import Context, Pipeline
+
+
+@pytest.fixture(params=["fork-server", "spawn"])
+def isolated(request, project):
+    """The subprocess backend with each start method, as a stack name."""
+    (project / "flowyml.yaml").write_text(
+        f"stacks:\n  isolated:\n    backend: subprocess\n"
+        f"    settings: {{start_method: {request.param}}}\n"
+    )
+    return "isolated"
 
 
 def _alive(pid: int) -> bool:
@@ -19,41 +30,41 @@ def _alive(pid: int) -> bool:
         return handle.read().split()[2] != "Z"
 
 
-def test_same_outputs_as_local(project):
+def test_same_outputs_as_local(project, isolated):
     local = sample_steps.chain.run("local")
-    isolated = sample_steps.chain.run("subprocess", context={"n": 10})
-    assert isolated.success, isolated.error
-    assert isolated.outputs["doubled"] == local.outputs["doubled"] == 90
+    other = sample_steps.chain.run(isolated, context={"n": 10})
+    assert other.success, other.error
+    assert other.outputs["doubled"] == local.outputs["doubled"] == 90
 
 
-def test_step_output_is_captured_in_its_result(project):
-    run = sample_steps.chain.run("subprocess", context={"n": 7})
+def test_step_output_is_captured_in_its_result(project, isolated):
+    run = sample_steps.chain.run(isolated, context={"n": 7})
     assert "producing 7" in run.step_results["produce"].logs
 
 
-def test_exception_in_child_keeps_the_traceback(project):
-    run = sample_steps.failing.run("subprocess")
+def test_exception_in_child_keeps_the_traceback(project, isolated):
+    run = sample_steps.failing.run(isolated)
     result = run.step_results["explode"]
     assert not run.success and result.error == "ValueError: cannot handle 10 numbers"
     assert "raise ValueError" in result.traceback and result.exit_code == 1
 
 
-def test_segfault_is_a_failed_result_naming_the_signal(project):
+def test_segfault_is_a_failed_result_naming_the_signal(project, isolated):
     run = Pipeline(
         "crash", steps=[sample_steps.produce, sample_steps.segfault], context=Context(n=3)
-    ).run("subprocess")
+    ).run(isolated)
     result = run.step_results["segfault"]
     assert not run.success and "SIGSEGV" in result.error and result.exit_code == -11
 
 
-def test_os_exit_is_a_failed_result_naming_the_code(project):
+def test_os_exit_is_a_failed_result_naming_the_code(project, isolated):
     run = Pipeline(
         "exit", steps=[sample_steps.produce, sample_steps.hard_exit], context=Context(n=3)
-    ).run("subprocess")
+    ).run(isolated)
     assert "exited with code 3" in run.step_results["hard_exit"].error
 
 
-def test_hard_timeout_kills_the_whole_process_tree(project, tmp_path):
+def test_hard_timeout_kills_the_whole_process_tree(project, isolated, tmp_path):
     pid_file = tmp_path / "grandchild.pid"
     pipeline = Pipeline(
         "hang",
@@ -61,7 +72,7 @@ def test_hard_timeout_kills_the_whole_process_tree(project, tmp_path):
         context=Context(n=3, pid_file=str(pid_file)),
     )
     start = time.monotonic()
-    run = pipeline.run("subprocess")
+    run = pipeline.run(isolated)
     assert time.monotonic() - start < 30
     assert "exceeded its timeout of 1.0 s" in run.step_results["spawn_and_hang"].error
     grandchild = int(pid_file.read_text())
@@ -71,8 +82,8 @@ def test_hard_timeout_kills_the_whole_process_tree(project, tmp_path):
     assert not _alive(grandchild)
 
 
-def test_a_group_runs_in_one_process(project):
-    run = sample_steps.grouped.run("subprocess")
+def test_a_group_runs_in_one_process(project, isolated):
+    run = sample_steps.grouped.run(isolated)
     assert run.success and run.outputs["c"] == 3
 
 

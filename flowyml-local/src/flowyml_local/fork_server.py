@@ -1,0 +1,193 @@
+"""A fork server: fresh step processes without paying for a Python start-up each time.
+
+Starting an interpreter and importing flowyml and pydantic costs ~0.3 s; forking a
+process that has already imported them costs a few milliseconds. The server is a
+separate, clean interpreter (never the user's process, whose state the steps must not
+inherit) that imports the step runner once and then forks one child per launch. Each
+child starts its own session (so a timeout can kill its whole process tree), sends its
+output to a log file, runs the step runner and exits; the server reports its exit
+status. Each step still runs in a process of its own that no other step ran in.
+
+Protocol, one JSON object per line. Client to server on stdin:
+``{"id": N, "args": [...], "env": {...}, "log": PATH}``. Server to client on stdout:
+``{"id": N, "pid": PID}`` once forked, ``{"id": N, "status": WAITSTATUS}`` when it ended.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import selectors
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future
+from typing import IO, Any, ClassVar
+
+__all__ = ["ForkServer", "serve"]
+
+_PRELOAD = ("flowyml.cli", "flowyml.step_runner", "flowyml.step_execution", "flowyml.plugins")
+
+
+def _run_child(request: dict[str, Any]) -> None:
+    """In the forked child: become a session leader, redirect output, run, exit."""
+    code = 70
+    try:
+        os.setsid()
+        fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        os.environ.update(request.get("env", {}))
+        sys.path[:0] = [p for p in request.get("path", []) if p not in sys.path]
+        from flowyml.cli import cli
+
+        try:
+            cli.main(args=request["args"], prog_name="flowyml", standalone_mode=False)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+    finally:
+        from flowyml.database import _flush_all
+
+        _flush_all()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def serve() -> None:
+    """The server loop (runs in the server process)."""
+    import importlib
+
+    for module in _PRELOAD:
+        importlib.import_module(module)
+    from flowyml.plugins import get_plugin_manager
+
+    get_plugin_manager().backends()  # import plugins once, in the template
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    children: dict[int, int] = {}
+    selector = selectors.DefaultSelector()
+    selector.register(0, selectors.EVENT_READ)
+    buffered = b""
+    open_input = True
+    while open_input or children:
+        if selector.select(timeout=0.005) and open_input:
+            # Raw reads, not readline on a buffered stream: a buffered line would not wake
+            # select again.
+            data = os.read(0, 65536)
+            if not data:
+                open_input = False
+                selector.unregister(0)
+            buffered += data
+            *lines, buffered = buffered.split(b"\n")
+            for line in lines:
+                request = json.loads(line)
+                pid = os.fork()
+                if pid == 0:
+                    selector.close()
+                    _run_child(request)
+                children[pid] = request["id"]
+                out.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
+        while children:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            request_id = children.pop(pid, None)
+            if request_id is not None:
+                out.write(json.dumps({"id": request_id, "status": status}) + "\n")
+
+
+class ForkServer:
+    """The client side: starts the server lazily and routes its answers to launches."""
+
+    def __init__(self, python: str, env: dict[str, str]) -> None:
+        self._python = python
+        self._env = env
+        self._process: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+        self._next_id = 0
+        self._pids: dict[int, Future[int]] = {}
+        self._statuses: dict[int, Future[int]] = {}
+
+    _shared: ClassVar[dict[tuple[str, tuple[tuple[str, str], ...]], ForkServer]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def shared(cls, python: str, env: dict[str, str]) -> ForkServer:
+        """One server per interpreter and environment for the whole process."""
+        key = (python, tuple(sorted(env.items())))
+        with cls._shared_lock:
+            server = cls._shared.get(key)
+            if server is None:
+                server = cls._shared[key] = cls(python, env)
+                atexit.register(server.close)
+            return server
+
+    def _ensure_started(self) -> subprocess.Popen[str]:
+        if self._process is None or self._process.poll() is not None:
+            self._process = subprocess.Popen(
+                [self._python, "-c", "from flowyml_local.fork_server import serve; serve()"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=self._env,
+                text=True,
+                bufsize=1,
+                start_new_session=True,  # Ctrl-C in a terminal must not kill the template
+            )
+            stdout = self._process.stdout
+            assert stdout is not None
+            threading.Thread(
+                target=self._read, args=(stdout,), name="flowyml-fork-server", daemon=True
+            ).start()
+        return self._process
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            message = json.loads(line)
+            with self._lock:
+                if "pid" in message:
+                    self._pids.pop(message["id"]).set_result(message["pid"])
+                else:
+                    self._statuses.pop(message["id"]).set_result(message["status"])
+        with self._lock:  # the server died: fail whatever still waits on it
+            for future in [*self._pids.values(), *self._statuses.values()]:
+                future.set_exception(RuntimeError("the fork server exited"))
+            self._pids.clear()
+            self._statuses.clear()
+
+    def launch(
+        self, args: list[str], env: dict[str, str], log: str, path: list[str]
+    ) -> tuple[int, Future[int]]:
+        """Fork a child running ``flowyml ARGS``; returns its pid and its wait status."""
+        pid_future: Future[int] = Future()
+        status_future: Future[int] = Future()
+        with self._lock:
+            process = self._ensure_started()
+            self._next_id += 1
+            request_id = self._next_id
+            self._pids[request_id] = pid_future
+            self._statuses[request_id] = status_future
+            assert process.stdin is not None
+            request = {"id": request_id, "args": args, "env": env, "log": log, "path": path}
+            process.stdin.write(json.dumps(request) + "\n")
+            process.stdin.flush()
+        return pid_future.result(timeout=60), status_future
+
+    def close(self) -> None:
+        """Stop the server (children already running finish on their own)."""
+        with self._lock:
+            if self._process is not None and self._process.poll() is None:
+                assert self._process.stdin is not None
+                self._process.stdin.close()
+                try:
+                    self._process.wait(5)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+            self._process = None
