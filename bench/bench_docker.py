@@ -1,0 +1,149 @@
+"""Benchmark of the ``docker`` backend (needs the engine and base image of ``.ci/services``).
+
+Measures, in one fresh project folder:
+
+- per-group overhead: from the moment a group's container is asked for to the moment its
+  step's body starts, for a chain of trivial one-step groups; against the floor, a bare
+  ``docker run`` of the same image printing the time from Python in the same run — the
+  ratio is what the step runner (imports, task, manifest) adds to a container start;
+- the second submission of an unchanged pipeline: nothing is built; the time to submit
+  and the time from the submission call to its first container's start.
+
+    python bench/bench_docker.py [--groups 6]
+
+Prints one JSON object (also written to ``$FLOWYML_BENCH_OUT/bench_docker.json`` when
+that variable is set). Figures are medians with min and max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+BASE_IMAGE = os.environ.get("FLOWYML_CI_IMAGE", "flowyml-test/python:bookworm")
+
+PIPELINE = textwrap.dedent(
+    """
+    import time
+    from flowyml import Pipeline, step
+
+    N = {n}
+
+    def make(i):
+        def body(prev=None):
+            return time.time()  # when the step's body started (wall clock)
+        return step(name=f"s{{i}}", inputs=[f"a{{i-1}}"] if i else [], outputs=[f"a{{i}}"])(body)
+
+    steps = [make(i) for i in range(N)]
+    for _s in steps:
+        globals()[_s.name] = _s
+    pipeline = Pipeline("bench-docker", steps=steps)
+    """
+)
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(values), 4),
+        "min": round(min(values), 4),
+        "max": round(max(values), 4),
+        "n": len(values),
+    }
+
+
+def _ts(iso: str) -> float:
+    # The engine reports nanoseconds; Python parses up to microseconds.
+    head, _, rest = iso.rstrip("Z").partition(".")
+    fraction = (rest.split("+")[0] + "000000")[:6]
+    return datetime.fromisoformat(f"{head}.{fraction}+00:00").timestamp()
+
+
+def _floor(client: Any, image: str, count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        started = time.time()
+        out = client.containers.run(
+            image,
+            ["/opt/flowyml/bin/python", "-c", "import time; print(time.time())"],
+            network_mode="none",
+            remove=True,
+        )
+        samples.append(float(out.decode().strip()) - started)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--groups", type=int, default=6, help="groups in the chain")
+    args = parser.parse_args()
+
+    from flowyml.config import StackConfig
+    from flowyml.project import forget_projects
+    from flowyml.references import load_reference
+    from flowyml_docker import DockerOrchestrator
+
+    root = Path(tempfile.mkdtemp(prefix="flowyml-bench-docker-"))
+    (root / "flowyml.yaml").write_text("")
+    (root / "bench_pipeline.py").write_text(PIPELINE.format(n=args.groups))
+    os.chdir(root)
+    forget_projects()
+    pipeline = load_reference(f"{root / 'bench_pipeline.py'}:pipeline")
+    no_cache = StackConfig(backend="docker", cache=False)
+
+    def submit(run_id: str) -> tuple[Any, Any, float]:
+        orchestrator = DockerOrchestrator(base_image=BASE_IMAGE, max_parallel=1)
+        started = time.time()
+        submission = orchestrator.run_pipeline(pipeline, run_id, stack=no_cache)
+        status = submission.wait(timeout=600)
+        if not status.is_successful:
+            sys.exit(f"run {run_id} ended {status.value}")
+        return orchestrator, submission, started
+
+    orchestrator, first, _ = submit("bench-first")
+    details = orchestrator.get_run_details("bench-first")
+    results = orchestrator.step_results("bench-first")
+    overhead = []
+    for i in range(args.groups):
+        group = details["groups"][f"s{i}"]
+        body_started = results[f"s{i}"].load_output(f"a{i}")
+        overhead.append(body_started - _ts(group["launched_at"]))
+    floor = _floor(orchestrator.client(), first.metadata["image"], args.groups)
+
+    orchestrator, second, submitted = submit("bench-second")
+    groups = orchestrator.get_run_details("bench-second")["groups"]
+    first_start = min(_ts(g["started_at"]) for g in groups.values())
+    figures = {
+        "groups": args.groups,
+        "image": first.metadata["image"],
+        "first_submission": {
+            "image_reused": first.metadata["image_reused"],
+            "build_seconds": first.metadata["build_seconds"],
+        },
+        "group_overhead_seconds": _summary(overhead),
+        "docker_run_floor_seconds": _summary(floor),
+        "overhead_to_floor_ratio": round(statistics.median(overhead) / statistics.median(floor), 2),
+        "second_submission": {
+            "image_reused": second.metadata["image_reused"],
+            "submit_seconds": second.metadata["submit_seconds"],
+            "to_first_container_start_seconds": round(first_start - submitted, 4),
+        },
+    }
+    text = json.dumps(figures, indent=2)
+    print(text)
+    out_dir = os.environ.get("FLOWYML_BENCH_OUT")
+    if out_dir:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        (Path(out_dir) / "bench_docker.json").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
