@@ -56,3 +56,12 @@ def test_a_bad_mount_is_a_config_error(docker_client):
 
     with pytest.raises(ConfigError, match="relative:/data"):
         DockerExecutor("any", mounts=["relative:/data"])
+
+
+def test_queries_about_an_unknown_run_name_it(orchestrator):
+    from flowyml.errors import RunNotFoundError
+
+    with pytest.raises(RunNotFoundError, match="no-such-run"):
+        orchestrator.get_run_status("no-such-run")
+    with pytest.raises(RunNotFoundError, match="no-such-run"):
+        orchestrator.get_run_logs("no-such-run")

@@ -373,7 +373,12 @@ class DockerOrchestrator(RemoteOrchestrator):
         return entries + [e for e in live if e["group"] not in done]
 
     def get_run_logs(self, job_id: str, max_entries: int = 200) -> str:
-        """The run's last ``max_entries`` log lines (secret values masked)."""
+        """The run's last ``max_entries`` log lines (secret values masked).
+
+        Raises:
+            RunNotFoundError: nothing is known of the run.
+        """
+        self.get_run_status(job_id)
         entries = self._log_entries(self._run_id(job_id))
         return "\n".join(
             f"{e['timestamp']} {e['severity']} [{e['group'] or 'run'}] {e['message']}"
