@@ -1,0 +1,170 @@
+"""Fixtures of the GCP tests: loopback Vertex AI, Cloud Logging and GCS, and real clients.
+
+The servers live for the whole session; after every test that used them, their faults
+and call counts are reset and no container of the fake Vertex AI may remain. They need a
+reachable Docker engine and the base image (``bash .ci/services`` brings both up): without
+them the tests are skipped — except in CI (``CI=true``), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before any google import: never probe a metadata server or go through a proxy.
+os.environ["NO_GCE_CHECK"] = "true"
+os.environ["NO_PROXY"] = "127.0.0.1,localhost"
+os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fakes.project import ARTIFACT_REGISTRY, LOCAL_REGISTRY, PROJECT
+
+LEFTOVER_DEADLINE_SECONDS = 10.0
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail when CI=true: CI must run the GCP tests."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"GCP tests cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[Any]:
+    """A ``docker.DockerClient`` of the local engine, with the base image present."""
+    try:
+        import docker
+    except ImportError:
+        unavailable("the docker SDK is not installed")
+    from fakes.probe_image import BASE_IMAGE
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as error:
+        unavailable(f"no Docker engine answers ({error}); bash .ci/services starts one")
+    try:
+        client.images.get(BASE_IMAGE)
+    except docker.errors.ImageNotFound:
+        client.close()
+        unavailable(f"the base image {BASE_IMAGE} is missing; bash .ci/services builds it")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def probe_image(docker_engine: Any) -> str:
+    """``localhost:5000/fake-vertex-test:1``, built from the base image and pushed."""
+    import docker
+    from fakes.probe_image import build_probe_image
+
+    try:
+        return build_probe_image(docker_engine)
+    except docker.errors.APIError as error:
+        unavailable(f"cannot build or push the probe image ({error}); is the registry up?")
+        raise
+
+
+@pytest.fixture(scope="session")
+def fake_vertex(docker_engine: Any) -> Iterator[Any]:
+    """The fake Vertex AI JobService (a :class:`fakes.FakeVertex`), started."""
+    from fakes.job_runner import RunnerSettings
+    from fakes.vertex import FakeVertex
+
+    server = FakeVertex(
+        docker_engine,
+        image_map={ARTIFACT_REGISTRY: LOCAL_REGISTRY},
+        settings=RunnerSettings(cancel_grace_seconds=5.0),
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_logging(fake_vertex: Any) -> Iterator[Any]:
+    """The fake Cloud Logging, serving the fake Vertex AI's job logs."""
+    from fakes.logging import FakeLogging
+
+    server = FakeLogging(fake_vertex.log_store)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator() -> Iterator[Any]:
+    """The in-process GCS emulator (a :class:`fakes.GcsEmulator`), started."""
+    from fakes.gcs import GcsEmulator
+
+    emulator = GcsEmulator(PROJECT)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def job_client(fake_vertex: Any) -> Iterator[Any]:
+    """A real ``aiplatform_v1.JobServiceClient`` on an insecure channel to the fake."""
+    import grpc
+    from google.cloud.aiplatform_v1.services.job_service import JobServiceClient
+    from google.cloud.aiplatform_v1.services.job_service.transports import (
+        JobServiceGrpcTransport,
+    )
+
+    channel = grpc.insecure_channel(fake_vertex.address)
+    yield JobServiceClient(transport=JobServiceGrpcTransport(channel=channel))
+    channel.close()
+
+
+@pytest.fixture(scope="session")
+def logging_client(fake_logging: Any) -> Iterator[Any]:
+    """A real ``LoggingServiceV2Client`` on an insecure channel to the fake."""
+    import grpc
+    from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
+    from google.cloud.logging_v2.services.logging_service_v2.transports import (
+        LoggingServiceV2GrpcTransport,
+    )
+
+    channel = grpc.insecure_channel(fake_logging.address)
+    yield LoggingServiceV2Client(transport=LoggingServiceV2GrpcTransport(channel=channel))
+    channel.close()
+
+
+@pytest.fixture(scope="session")
+def storage_client(gcs_emulator: Any) -> Any:
+    """A real ``google.cloud.storage.Client`` of the emulator (anonymous credentials)."""
+    return gcs_emulator.client()
+
+
+@pytest.fixture
+def gcs_bucket(storage_client: Any) -> str:
+    """The name of a fresh, empty bucket for this test."""
+    name = f"test-{uuid.uuid4().hex[:16]}"
+    storage_client.create_bucket(name)
+    return name
+
+
+@pytest.fixture(autouse=True)
+def fake_gcp_hygiene(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used the fakes: no fake Vertex container left; faults reset."""
+    yield
+    used = set(request.fixturenames)
+    if "fake_logging" in used:
+        request.getfixturevalue("fake_logging").reset()
+    if "fake_vertex" not in used:
+        return
+    server = request.getfixturevalue("fake_vertex")
+    deadline = time.monotonic() + LEFTOVER_DEADLINE_SECONDS
+    left = server.launcher.leftovers()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = server.launcher.leftovers()
+    for container in left:
+        server.launcher.remove(container)
+    server.reset()
+    assert not left, f"fake Vertex containers left behind: {[c.name for c in left]}"
