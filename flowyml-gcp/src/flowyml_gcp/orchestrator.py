@@ -1,0 +1,422 @@
+"""The ``vertex_ai`` backend: a pipeline run with each step group as a Vertex AI CustomJob.
+
+:meth:`VertexAIOrchestrator.run_pipeline` builds (or reuses, by content hash) a
+linux/amd64 image of the project and flowyml, pushes it to the registry, then hands the
+pipeline to the core :class:`~flowyml.orchestrator.Orchestrator` — scheduling, cache,
+fail-fast, run store and progress events are the core's — over a
+:class:`~flowyml_gcp.executor.VertexExecutor`, in a background thread, and returns at
+once. A group's job is created when the groups it depends on have succeeded; independent
+groups run at the same time. The run's job id is its run id; each group's CustomJob
+resource name is in ``SubmissionResult.group_job_ids``. Every query method also accepts
+a CustomJob resource name (``projects/P/locations/R/customJobs/N``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import ValidationError
+
+from flowyml.context import Context
+from flowyml.errors import BackendError, ConfigError
+from flowyml.orchestrator import Orchestrator, RemoteOrchestrator
+from flowyml.resources import DockerConfig, ResourceConfig
+from flowyml.results import SubmissionResult, WaitTimeoutError
+from flowyml.status import ExecutionStatus
+from flowyml_gcp.api import GoogleApis
+from flowyml_gcp.config import VertexAIConfig, config_problems, redacted, staging_uri
+from flowyml_gcp.executor import VertexExecutor
+from flowyml_gcp.run_queries import RunQueries, is_job_name
+from flowyml_gcp.run_state import RunState
+
+__all__ = ["VertexAIOrchestrator"]
+
+logger = logging.getLogger("flowyml_gcp")
+
+
+class VertexAIOrchestrator(RemoteOrchestrator):
+    """Vertex AI orchestrator for running pipelines on Google Cloud, one CustomJob per
+    step group.
+
+    Args:
+        name: Name of the orchestrator.
+        project_id: GCP project ID.
+        region: GCP region for Vertex AI.
+        service_account: Service account email for job execution.
+        network: VPC network for jobs.
+        encryption_key: Customer-managed encryption key.
+        staging_bucket: GCS staging bucket for job artifacts.
+        **settings: the other fields of :class:`~flowyml_gcp.config.VertexAIConfig`
+            (endpoints, credentials, registry, polling...).
+
+    Raises:
+        ConfigError: a setting is unknown or has the wrong type.
+    """
+
+    name = "vertex_ai"
+    config_model = VertexAIConfig
+
+    def __init__(
+        self,
+        name: str = "vertex_ai",
+        project_id: str | None = None,
+        region: str = "europe-west1",
+        service_account: str | None = None,
+        network: str | None = None,
+        encryption_key: str | None = None,
+        staging_bucket: str | None = None,
+        **settings: Any,
+    ) -> None:
+        try:
+            self.config = VertexAIConfig.model_validate(
+                {
+                    "name": name,
+                    "project_id": project_id,
+                    "region": region,
+                    "service_account": service_account,
+                    "network": network,
+                    "encryption_key": encryption_key,
+                    "staging_bucket": staging_bucket,
+                    **settings,
+                }
+            )
+        except ValidationError as exc:
+            from flowyml.config import format_validation_error
+
+            raise ConfigError(
+                "backend 'vertex_ai': " + format_validation_error(exc, "settings")
+            ) from None
+        self.name = self.config.name  # type: ignore[misc]
+        self.project_id = self.config.project_id
+        self.region = self.config.region
+        self.service_account = self.config.service_account
+        self.network = self.config.network
+        self.encryption_key = self.config.encryption_key
+        self.staging_bucket = self.config.staging_bucket
+        self.apis = GoogleApis(self.config)
+        self.validation_errors: list[str] = []
+        self._runs: dict[str, tuple[RunState, VertexExecutor]] = {}
+        self._lock = threading.Lock()
+        self._queries = RunQueries(self.apis, self._state)
+
+    # -- helpers --------------------------------------------------------------------------
+    def _state(self, run_id: str) -> RunState | None:
+        with self._lock:
+            entry = self._runs.get(run_id)
+        return entry[0] if entry else None
+
+    def _docker_config(self, given: DockerConfig | None) -> DockerConfig:
+        config = given or self.config.docker or DockerConfig()
+        if config.platform is None:
+            config = config.model_copy(update={"platform": "linux/amd64"})
+        return config
+
+    @staticmethod
+    def _context(pipeline: Any, context: dict[str, Any] | None) -> Context:
+        if not context:
+            return pipeline.context  # type: ignore[no-any-return]
+        if isinstance(context, Context):
+            return context
+        if "params" in context and set(context) <= {"params", "overrides"}:
+            return Context.from_dict(context)
+        return pipeline.context.updated(**context)  # type: ignore[no-any-return]
+
+    def _require_valid(self) -> None:
+        problems = config_problems(self.config)
+        if problems:
+            raise ConfigError("backend 'vertex_ai': " + "; ".join(problems))
+
+    def artifact_store_uri(self, stack: Any = None) -> str:
+        """The run's artifact store: the stack's ``gs://`` one, else the staging bucket's
+        ``flowyml`` folder (job containers cannot see a local store)."""
+        given = getattr(stack, "artifact_store", None)
+        if given and given.startswith("gs://"):
+            return str(given).rstrip("/")
+        return f"{staging_uri(self.config)}/flowyml"
+
+    def container_env(self, docker_config: DockerConfig) -> dict[str, str]:
+        """The job containers' environment: Cloud Storage endpoint, project, the image's
+        env and secret env."""
+        from flowyml_gcp.artifact_store import ENDPOINT_ENV, PROJECT_ENV
+
+        env = {"PYTHONUNBUFFERED": "1", PROJECT_ENV: str(self.config.project_id)}
+        endpoint = self.config.container_storage_endpoint or self.config.storage_endpoint
+        if endpoint:
+            env[ENDPOINT_ENV] = endpoint
+        env.update(docker_config.env)
+        env.update({k: v.get_secret_value() for k, v in docker_config.secret_env.items()})
+        return env
+
+    # -- submission ----------------------------------------------------------------------------
+    def run_pipeline(
+        self,
+        pipeline: Any,
+        run_id: str,
+        resources: ResourceConfig | None = None,
+        docker_config: DockerConfig | None = None,
+        inputs: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> SubmissionResult:
+        """Run pipeline on Vertex AI with per-group orchestration.
+
+        Builds (or reuses) the linux/amd64 image, pushes it, and starts the run in the
+        background: each group becomes a CustomJob once its upstream groups succeeded.
+
+        Args:
+            pipeline: Pipeline to run (a module-level variable of a module or script).
+            run_id: Run identifier; also the submission's job id.
+            resources: Default resource configuration (overridden per-group).
+            docker_config: Docker configuration (image, env vars).
+            inputs: Input data.
+            context: Context variables.
+            **kwargs: ``listener``, ``fail_fast`` and ``stack``, as ``Pipeline.run``
+                passes them; ``echo_logs=False`` keeps job lines off the console.
+
+        Returns:
+            SubmissionResult with job metadata for all groups (``group_job_ids`` fills
+            in as jobs are created); ``wait()`` blocks until the run ends.
+
+        Raises:
+            ConfigError: the settings are incomplete or malformed.
+            BackendError: the image cannot be built or pushed.
+            PipelineDefinitionError: the pipeline cannot be imported by reference.
+        """
+        from flowyml.plugins import get_plugin_manager
+        from flowyml.project import open_project
+        from flowyml_gcp.artifact_store import ENDPOINT_ENV, GCSArtifactStore
+
+        started = time.perf_counter()
+        self._require_valid()
+        project = open_project()
+        stack = kwargs.get("stack")
+        fail_fast = kwargs.get("fail_fast")
+        if fail_fast is None:
+            fail_fast = stack.fail_fast if stack is not None else True
+        config = self._docker_config(docker_config)
+        run_context = self._context(pipeline, context)
+        pipeline.validate(run_context, inputs)
+        echo = (
+            (lambda line: print(line, file=sys.stderr)) if kwargs.get("echo_logs", True) else None
+        )
+        state = RunState(run_id, pipeline.name, echo)
+        image_uri, pipeline_ref = self._image(pipeline, config, state)
+        if self.config.storage_endpoint:
+            # Outputs are later loaded by URI through the plugin manager, which opens the
+            # store from the environment: point it at the same Cloud Storage.
+            os.environ.setdefault(ENDPOINT_ENV, self.config.storage_endpoint)
+        store = GCSArtifactStore(
+            self.artifact_store_uri(stack),
+            get_plugin_manager().materializers(),
+            endpoint=self.config.storage_endpoint,
+            project=self.config.project_id,
+        )
+        executor = VertexExecutor(
+            self.apis,
+            state,
+            image_uri,
+            pipeline_ref=pipeline_ref,
+            env=self.container_env(config),
+            default_resources=resources,
+        )
+        use_cache = stack.cache if stack is not None else True
+        orchestrator = Orchestrator(
+            executor,
+            project.run_store,
+            project.cache_store if use_cache else None,
+            store,
+            fail_fast=fail_fast,
+            project_name=project.config.project_name,
+            listener=kwargs.get("listener"),
+        )
+        submission = SubmissionResult(
+            job_id=run_id,
+            run_id=run_id,
+            orchestrator=self.name,
+            metadata={
+                "image": image_uri,
+                **state.image,
+                "project_id": self.config.project_id,
+                "region": self.config.region,
+                "artifact_store": store.root,
+                "console_url": "https://console.cloud.google.com/vertex-ai/training/"
+                f"custom-jobs?project={self.config.project_id}",
+                "submit_seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+        state.on_job.append(submission.group_job_ids.__setitem__)
+        with self._lock:
+            self._runs[run_id] = (state, executor)
+        state.status = ExecutionStatus.RUNNING
+        thread = threading.Thread(
+            target=self._execute,
+            args=(state, orchestrator, pipeline, run_context, dict(inputs or {})),
+            name=f"flowyml-vertex-{run_id}",
+            daemon=True,
+        )
+        thread.start()
+        return submission.bind(lambda: self.get_run_status(run_id), state.wait)
+
+    def _image(
+        self, pipeline: Any, config: DockerConfig, state: RunState
+    ) -> tuple[str, str | None]:
+        """The image URI jobs run, and the pipeline's reference inside it."""
+        from flowyml_docker.engine import connect
+        from flowyml_docker.image_builder import BuildOptions, ensure_image
+        from flowyml_docker.project_source import locate_project
+        from flowyml_gcp.config import image_repository
+        from flowyml_gcp.image_push import google_registry, push_image
+
+        prebuilt = self.config.image or config.image
+        source = locate_project(pipeline, config.workdir, self.config.project_dir)
+        if prebuilt:
+            state.image = {"image": prebuilt, "reused": True}
+            return prebuilt, source.pipeline_ref
+        client = connect(self.config.docker_host)
+        base = config.base_image
+        if "base_image" not in config.model_fields_set and self.config.base_image:
+            base = self.config.base_image
+        options = BuildOptions(
+            base_image=base,
+            distributions=tuple(self.config.distributions),
+            python_version=self.config.python_version,
+            platforms=tuple(self.config.wheel_platforms),
+            network_mode=self.config.build_network_mode,
+            pull_base_image=self.config.pull_base_image,
+        )
+        log = lambda line: state.note(line, severity="DEBUG")  # noqa: E731
+        built = ensure_image(client, pipeline.name, source, config, options, log=log)
+        repository = config.registry or image_repository(self.config)
+        auth = None
+        if google_registry(repository) and not self.config.insecure:
+            credentials = self.apis.credentials()
+            from google.auth.transport.requests import Request
+
+            credentials.refresh(Request())
+            auth = {"username": "oauth2accesstoken", "password": credentials.token}
+        reference, present = push_image(client, built.tag, repository, auth, log)
+        state.image = {
+            "local_tag": built.tag,
+            "content_hash": built.content_hash,
+            "reused": built.reused,
+            "already_pushed": present,
+            "build_seconds": round(built.build_seconds, 3),
+        }
+        return reference, source.pipeline_ref
+
+    def _execute(
+        self,
+        state: RunState,
+        orchestrator: Orchestrator,
+        pipeline: Any,
+        context: Context,
+        inputs: dict[str, Any],
+    ) -> None:
+        status, error = ExecutionStatus.FAILED, None
+        try:
+            run = orchestrator.run(pipeline, state.run_id, context, inputs)
+            status, error = run.status, run.error
+        except BaseException as exc:  # the state must finish whatever happened
+            error = f"{type(exc).__name__}: {exc}"
+        if state.is_cancelled():
+            status, error = ExecutionStatus.CANCELLED, "stopped by stop_run"
+            orchestrator.run_store.finish_run(state.run_id, status, error)
+        severity = "INFO" if status.is_successful else "ERROR"
+        state.note(f"run {state.run_id} finished: {status.value}", severity=severity)
+        state.finish(status, error)
+
+    # -- queries --------------------------------------------------------------------------------
+    def get_run_status(self, job_id: str) -> ExecutionStatus:
+        """Get status of a run (its run id) or of one CustomJob (its resource name).
+
+        Raises:
+            RunNotFoundError: nothing is known of the run.
+            BackendError: Vertex AI refused the request.
+        """
+        return self._queries.status(job_id)
+
+    def get_run_details(self, job_id: str) -> dict[str, Any]:
+        """Get full details of a run or CustomJob: status, timing, machine and resource
+        settings, error information, and per group its job and step results."""
+        details = self._queries.details(job_id)
+        details["config"] = self.to_dict()
+        return details
+
+    def get_run_logs(self, job_id: str, max_entries: int = 200) -> str:
+        """Get the last ``max_entries`` log lines of a run or CustomJob from Cloud Logging."""
+        return self._queries.logs(job_id, max_entries)
+
+    def stream_logs(self, job_id: str, poll_interval: float = 5.0) -> Iterator[dict[str, Any]]:
+        """Stream logs of a run or CustomJob as they arrive.
+
+        Yields:
+            dict with keys: timestamp, severity, message, group, is_finished; each line
+            once, in order; the last one has ``is_finished=True``.
+        """
+        return self._queries.stream(job_id, poll_interval)
+
+    # -- control -------------------------------------------------------------------------
+    def stop_run(self, job_id: str, graceful: bool = True) -> None:
+        """Cancel a run's jobs (or one CustomJob) through CancelCustomJob.
+
+        Args:
+            job_id: the run id, or a CustomJob resource name.
+            graceful: wait until the jobs are cancelled (up to ``cancel_timeout_seconds``).
+        """
+        if is_job_name(job_id):
+            self._queries.cancel_job(job_id)
+            if graceful:
+                self._queries.wait_job(job_id, self.config.cancel_timeout_seconds)
+            return
+        with self._lock:
+            entry = self._runs.get(job_id)
+        if entry is None:
+            names = self._queries.cancel_run_jobs(job_id)
+            if graceful:
+                for name in names:
+                    self._queries.wait_job(name, self.config.cancel_timeout_seconds)
+            return
+        state, executor = entry
+        state.note(f"stop requested (graceful={graceful})", severity="WARNING")
+        executor.cancel()
+        if graceful:
+            try:
+                state.wait(self.config.cancel_timeout_seconds)
+            except WaitTimeoutError:
+                logger.warning(
+                    "run %s: jobs still not cancelled after %s s",
+                    job_id,
+                    self.config.cancel_timeout_seconds,
+                )
+
+    def validate(self) -> bool:
+        """Validate Vertex AI configuration: project id, region, bucket, service account,
+        network and key formats, the image registry, and that credentials are found.
+
+        The reasons for ``False`` are in ``validation_errors`` and logged as warnings.
+        """
+        problems = config_problems(self.config)
+        if not self.config.insecure:
+            try:
+                self.apis.credentials()
+            except BackendError as exc:
+                problems.append(str(exc))
+        elif self.config.vertex_endpoint is None:
+            problems.append(
+                "insecure is set but vertex_endpoint is not: insecure channels "
+                "are for loopback test servers"
+            )
+        self.validation_errors = problems
+        for problem in problems:
+            logger.warning("vertex_ai: %s", problem)
+        return not problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as plain data (secret environment values masked)."""
+        return redacted(self.config)

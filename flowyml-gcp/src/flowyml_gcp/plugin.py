@@ -1,0 +1,23 @@
+"""Entry point of the ``flowyml-gcp`` plugin (group ``flowyml``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowyml.hookspecs import hookimpl
+
+
+@hookimpl
+def flowyml_register_backends() -> list[type[Any]]:
+    """The ``vertex_ai`` orchestrator (its module does not import the Google libraries)."""
+    from flowyml_gcp.orchestrator import VertexAIOrchestrator
+
+    return [VertexAIOrchestrator]
+
+
+@hookimpl
+def flowyml_register_artifact_stores() -> list[type[Any]]:
+    """The ``gs://`` artifact store (Cloud Storage is imported on first use)."""
+    from flowyml_gcp.artifact_store import GCSArtifactStore
+
+    return [GCSArtifactStore]
