@@ -26,6 +26,17 @@ from fakes.project import ARTIFACT_REGISTRY, LOCAL_REGISTRY, PROJECT
 LEFTOVER_DEADLINE_SECONDS = 10.0
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by what they use: ``gcp`` for the test servers, ``docker`` for the engine."""
+    servers = {"fake_vertex", "fake_logging", "gcs_emulator"}
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & servers:
+            item.add_marker(pytest.mark.gcp)
+        if "docker_engine" in used:
+            item.add_marker(pytest.mark.docker)
+
+
 def unavailable(reason: str) -> None:
     """Skip, or fail when CI=true: CI must run the GCP tests."""
     if os.environ.get("CI", "").lower() == "true":
@@ -70,13 +81,22 @@ def probe_image(docker_engine: Any) -> str:
 
 
 @pytest.fixture(scope="session")
-def fake_vertex(docker_engine: Any) -> Iterator[Any]:
+def log_store() -> Any:
+    """The log entries the fake Vertex AI writes and the fake Cloud Logging serves."""
+    from fakes.log_store import LogStore
+
+    return LogStore()
+
+
+@pytest.fixture(scope="session")
+def fake_vertex(docker_engine: Any, log_store: Any) -> Iterator[Any]:
     """The fake Vertex AI JobService (a :class:`fakes.FakeVertex`), started."""
     from fakes.job_runner import RunnerSettings
     from fakes.vertex import FakeVertex
 
     server = FakeVertex(
         docker_engine,
+        log_store=log_store,
         image_map={ARTIFACT_REGISTRY: LOCAL_REGISTRY},
         settings=RunnerSettings(cancel_grace_seconds=5.0),
     )
@@ -86,11 +106,11 @@ def fake_vertex(docker_engine: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def fake_logging(fake_vertex: Any) -> Iterator[Any]:
-    """The fake Cloud Logging, serving the fake Vertex AI's job logs."""
+def fake_logging(log_store: Any) -> Iterator[Any]:
+    """The fake Cloud Logging, serving the fake Vertex AI's job logs (no Docker needed)."""
     from fakes.logging import FakeLogging
 
-    server = FakeLogging(fake_vertex.log_store)
+    server = FakeLogging(log_store)
     server.start()
     yield server
     server.stop()

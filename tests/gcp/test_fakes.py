@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import grpc
@@ -333,6 +333,7 @@ def test_delete_returns_a_done_operation_and_refuses_unfinished_jobs(
     assert operation.done()
     assert operation.result(timeout=5) is not None
     assert isinstance(operation.metadata, aiplatform_v1.DeleteOperationMetadata)
+    assert job_client.get_operation(request={"name": operation.operation.name}).done
     with pytest.raises(NotFound):
         job_client.get_custom_job(name=running.name)
 
@@ -348,6 +349,77 @@ def test_get_of_an_unknown_job_is_not_found_and_every_call_is_counted(
         job_client.get_custom_job(name=f"{PARENT}/customJobs/abc")
 
     assert fake_vertex.call_count("GetCustomJob") == 2
+
+
+# --- servers of their own ----------------------------------------------------------------
+
+
+@pytest.fixture
+def make_vertex(docker_engine: Any) -> Iterator[Callable[..., tuple[Any, Any]]]:
+    """Start extra fake Vertex AI servers with given runner settings; each with a client."""
+    from fakes.job_runner import RunnerSettings
+    from fakes.vertex import FakeVertex
+    from google.cloud.aiplatform_v1.services.job_service import JobServiceClient
+    from google.cloud.aiplatform_v1.services.job_service.transports import (
+        JobServiceGrpcTransport,
+    )
+
+    started: list[tuple[Any, Any]] = []
+
+    def make(**settings: Any) -> tuple[Any, Any]:
+        server = FakeVertex(docker_engine, settings=RunnerSettings(**settings))
+        channel = grpc.insecure_channel(server.start())
+        started.append((server, channel))
+        return server, JobServiceClient(transport=JobServiceGrpcTransport(channel=channel))
+
+    yield make
+    for server, channel in started:
+        channel.close()
+        server.stop()
+
+
+def test_job_cancelled_while_queued_ends_cancelled_without_starting(
+    make_vertex: Callable[..., tuple[Any, Any]], probe_image: str
+) -> None:
+    from google.cloud.aiplatform_v1 import JobState
+
+    server, client = make_vertex(queue_seconds=30)
+    job = client.create_custom_job(parent=PARENT, custom_job=custom_job(probe_image, "sleep=60"))
+    assert client.get_custom_job(name=job.name).state == JobState.JOB_STATE_QUEUED
+
+    client.cancel_custom_job(name=job.name)
+    job = server.wait_for_job(job.name, timeout=10)
+
+    assert job.state == JobState.JOB_STATE_CANCELLED
+    assert "start_time" not in job and "end_time" in job
+    assert server.launcher.leftovers() == []
+
+
+def test_stopping_the_server_kills_and_removes_running_containers(
+    make_vertex: Callable[..., tuple[Any, Any]], probe_image: str
+) -> None:
+    server, client = make_vertex(cancel_grace_seconds=30)
+    job = client.create_custom_job(parent=PARENT, custom_job=custom_job(probe_image, "sleep=120"))
+    eventually(server.launcher.leftovers, bool)
+
+    started = time.monotonic()
+    server.stop()
+
+    assert server.launcher.leftovers() == []
+    assert time.monotonic() - started < 10
+    assert server.jobs.snapshot(server.jobs.find(job.name)).state.name == "JOB_STATE_CANCELLED"
+
+
+def test_machine_types_map_to_their_memory_and_registry_prefixes_are_rewritten() -> None:
+    from fakes.containers import ContainerLauncher, machine_memory_bytes
+
+    launcher = ContainerLauncher(None, "x", {"europe-docker.pkg.dev/p/r": "localhost:5000/r"})
+
+    assert machine_memory_bytes("n1-standard-4") == 15 * 1024**3
+    assert machine_memory_bytes("e2-highmem-2") == 16 * 1024**3
+    assert machine_memory_bytes("a3-megagpu-8g") is None
+    assert launcher.resolve_image("europe-docker.pkg.dev/p/r/img:1") == "localhost:5000/r/img:1"
+    assert launcher.resolve_image("europe-docker.pkg.dev/p/rx/img:1").startswith("europe")
 
 
 # --- Cloud Logging alone ------------------------------------------------------------------
