@@ -11,7 +11,7 @@ import os
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "core", "local", "e2e"]
+nox.options.sessions = ["lint", "typecheck", "core", "local", "e2e", "docker"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -27,7 +27,7 @@ def _pytest(session: nox.Session, *paths: str) -> None:
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
-    session.install("ruff>=0.6")
+    session.install("ruff==0.17.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -35,8 +35,15 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy: strict on flowyml-core, plain on the plugins."""
-    session.install("mypy>=1.10", "types-PyYAML", "./flowyml-core", "./flowyml-local")
-    session.run("mypy", "flowyml-core/src/flowyml", "flowyml-local/src/flowyml_local")
+    session.install(
+        "mypy>=1.10", "types-PyYAML", "./flowyml-core", "./flowyml-local", "./flowyml-docker"
+    )
+    session.run(
+        "mypy",
+        "flowyml-core/src/flowyml",
+        "flowyml-local/src/flowyml_local",
+        "flowyml-docker/src/flowyml_docker",
+    )
 
 
 @nox.session(python=PYTHON)
@@ -61,8 +68,17 @@ def e2e(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def docker(session: nox.Session) -> None:
+    """flowyml-docker on the real engine (`.ci/services` first); CI=true turns skips into
+    failures, so CI really runs them."""
+    session.install(*TEST_DEPS, "./flowyml-core", "./flowyml-local", "./flowyml-docker")
+    _pytest(session, "tests/docker")
+
+
+@nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks; figures go to BENCHMARKS.md by hand, with the command that made them."""
-    session.install("numpy", "./flowyml-core", "./flowyml-local")
+    session.install("numpy", "./flowyml-core", "./flowyml-local", "./flowyml-docker")
     env = {"FLOWYML_BENCH_OUT": os.path.join("bench", "results")}
     session.run("python", "bench/bench_local.py", *session.posargs, env=env)
+    session.run("python", "bench/bench_docker.py", env=env)

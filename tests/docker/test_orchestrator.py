@@ -220,3 +220,14 @@ def test_secret_env_values_never_leak(docker_project):
     assert "the token is **********" in texts["logs"]
     for where, text in texts.items():
         assert token not in text, f"the secret leaked into {where}"
+
+
+def test_resume_reuses_the_completed_groups_of_a_failed_run(docker_project):
+    resumable = pipeline("resumable")
+    failed = resumable.run("docker", context={"fail": True})
+    assert not failed.success and "asked to fail" in failed.step_results["maybe_fail"].error
+    resumed = resumable.run("docker", context={"fail": False}, resume=failed.run_id)
+    assert resumed.success, resumed.error
+    assert resumed.outputs["answer"] == 42
+    assert resumed.step_results["base_value"].cached
+    assert not resumed.step_results["maybe_fail"].cached

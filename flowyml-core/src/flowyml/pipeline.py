@@ -196,8 +196,10 @@ class Pipeline:
         if isinstance(instance, RemoteOrchestrator):
             from flowyml.remote_run import run_remote
 
+            if resume:
+                open_project().run_store.get_run(resume)  # an unknown id fails here, clearly
             return run_remote(
-                self, instance, stack, run_id, run_context, inputs, listener, fail_fast
+                self, instance, stack, run_id, run_context, inputs, listener, fail_fast, resume
             )
         orchestrator = Orchestrator(
             instance,

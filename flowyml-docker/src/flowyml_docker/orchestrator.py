@@ -170,7 +170,8 @@ class DockerOrchestrator(RemoteOrchestrator):
             docker_config: image settings (default: the ``docker`` setting).
             inputs: values for inputs no step produces.
             context: run parameters (``Context.to_dict()`` form or plain parameters).
-            **kwargs: ``listener`` (progress events), ``fail_fast`` and ``stack`` (the
+            **kwargs: ``listener`` (progress events), ``fail_fast``, ``resume_from`` (a
+                failed run whose completed steps are reused) and ``stack`` (the
                 stack's artifact store and cache switch), as ``Pipeline.run`` passes them.
 
         Returns:
@@ -258,7 +259,14 @@ class DockerOrchestrator(RemoteOrchestrator):
         tracker.set_status(ExecutionStatus.RUNNING)
         thread = threading.Thread(
             target=self._execute,
-            args=(tracker, orchestrator, pipeline, run_context, dict(inputs or {})),
+            args=(
+                tracker,
+                orchestrator,
+                pipeline,
+                run_context,
+                dict(inputs or {}),
+                kwargs.get("resume_from"),
+            ),
             name=f"flowyml-docker-{run_id}",
             daemon=True,
         )
@@ -272,10 +280,13 @@ class DockerOrchestrator(RemoteOrchestrator):
         pipeline: Any,
         context: Context,
         inputs: dict[str, Any],
+        resume_from: str | None = None,
     ) -> None:
         status, error = ExecutionStatus.FAILED, None
         try:
-            run = orchestrator.run(pipeline, tracker.run_id, context, inputs)
+            run = orchestrator.run(
+                pipeline, tracker.run_id, context, inputs, resume_from=resume_from
+            )
             status, error = run.status, run.error
         except BaseException as exc:  # the tracker must finish whatever happened
             error = f"{type(exc).__name__}: {exc}"

@@ -100,3 +100,18 @@ def right(seconds: float) -> float:
 
 
 pair = Pipeline("docker-pair", steps=[left, right], context=Context(seconds=1.0))
+
+
+@step(outputs=["base"])
+def base_value() -> int:
+    return 41
+
+
+@step(inputs=["base"], outputs=["answer"])
+def maybe_fail(base: int, fail: bool) -> int:
+    if fail:
+        raise RuntimeError("asked to fail")
+    return base + 1
+
+
+resumable = Pipeline("docker-resumable", steps=[base_value, maybe_fail])
