@@ -154,7 +154,10 @@ def test_cancelled_job_ends_cancelled_and_its_container_is_removed(
     )
     job_id = job.name.rsplit("/", 1)[1]
     eventually(lambda: [e.text_payload for e in log_texts(logging_client, job_id)], bool)
-    assert job_client.get_custom_job(name=job.name).state == JobState.JOB_STATE_RUNNING
+    eventually(
+        lambda: job_client.get_custom_job(name=job.name).state,
+        lambda state: state == JobState.JOB_STATE_RUNNING,
+    )
 
     job_client.cancel_custom_job(name=job.name)
     cancelling = job_client.get_custom_job(name=job.name).state
@@ -410,6 +413,21 @@ def test_stopping_the_server_kills_and_removes_running_containers(
     assert server.jobs.snapshot(server.jobs.find(job.name)).state.name == "JOB_STATE_CANCELLED"
 
 
+def test_machine_memory_limits_the_container_when_asked(
+    make_vertex: Callable[..., tuple[Any, Any]], probe_image: str
+) -> None:
+    server, client = make_vertex(apply_machine_memory=True, cancel_grace_seconds=0)
+    job = custom_job(probe_image, "sleep=60")
+    job.job_spec.worker_pool_specs[0].machine_spec.machine_type = "e2-highcpu-2"
+    job = client.create_custom_job(parent=PARENT, custom_job=job)
+
+    containers = eventually(server.launcher.leftovers, bool)
+    client.cancel_custom_job(name=job.name)
+    server.wait_for_job(job.name)
+
+    assert containers[0].attrs["HostConfig"]["Memory"] == 2 * 1024**3
+
+
 def test_machine_types_map_to_their_memory_and_registry_prefixes_are_rewritten() -> None:
     from fakes.containers import ContainerLauncher, machine_memory_bytes
 
@@ -423,6 +441,16 @@ def test_machine_types_map_to_their_memory_and_registry_prefixes_are_rewritten()
 
 
 # --- Cloud Logging alone ------------------------------------------------------------------
+
+
+def test_unavailable_log_reads_are_retried_by_the_client_by_default(
+    logging_client: Any, fake_logging: Any
+) -> None:
+    fake_logging.fail_next("ListLogEntries", grpc.StatusCode.UNAVAILABLE, n=2)
+
+    list(logging_client.list_log_entries(request={"resource_names": [f"projects/{PROJECT}"]}))
+
+    assert fake_logging.call_count("ListLogEntries") == 3
 
 
 def test_written_entries_are_listed_and_unsupported_filters_are_refused(

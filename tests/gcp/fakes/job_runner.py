@@ -63,6 +63,7 @@ class JobRunner:
         self.settings = settings
         self._threads: list[threading.Thread] = []
         self._threads_lock = threading.Lock()
+        self._stopping = False
 
     def submit(self, record: JobRecord) -> None:
         """Run the job in its own thread."""
@@ -87,17 +88,16 @@ class JobRunner:
             self._stop_in_background(record.container)
 
     def cancel_all(self) -> None:
-        """Kill every unfinished job at once (the server is stopping)."""
+        """Kill every unfinished job at once, with no grace period (the server is stopping)."""
         with self.table.lock:
+            self._stopping = True
             for record in self.table.records():
                 if record.finished.is_set():
                     continue
                 record.cancel_requested = True
                 record.wakeup.set()
                 if record.container is not None:
-                    threading.Thread(
-                        target=self.launcher.stop, args=(record.container, 0), daemon=True
-                    ).start()
+                    self._stop_in_background(record.container)
 
     def join(self, timeout: float) -> None:
         """Wait for every job thread to end."""
@@ -107,9 +107,10 @@ class JobRunner:
             thread.join(timeout)
 
     def _stop_in_background(self, container: Any) -> None:
+        grace = 0.0 if self._stopping else self.settings.cancel_grace_seconds
         threading.Thread(
             target=self.launcher.stop,
-            args=(container, self.settings.cancel_grace_seconds),
+            args=(container, grace),
             name="fake-vertex-stop",
             daemon=True,
         ).start()
