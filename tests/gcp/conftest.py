@@ -132,7 +132,7 @@ def job_client(fake_vertex: Any) -> Iterator[Any]:
     """A real ``aiplatform_v1.JobServiceClient`` on an insecure channel to the fake."""
     import grpc
     from google.cloud.aiplatform_v1.services.job_service import JobServiceClient
-    from google.cloud.aiplatform_v1.services.job_service.transports import (
+    from google.cloud.aiplatform_v1.services.job_service.transports.grpc import (
         JobServiceGrpcTransport,
     )
 
@@ -146,7 +146,7 @@ def logging_client(fake_logging: Any) -> Iterator[Any]:
     """A real ``LoggingServiceV2Client`` on an insecure channel to the fake."""
     import grpc
     from google.cloud.logging_v2.services.logging_service_v2 import LoggingServiceV2Client
-    from google.cloud.logging_v2.services.logging_service_v2.transports import (
+    from google.cloud.logging_v2.services.logging_service_v2.transports.grpc import (
         LoggingServiceV2GrpcTransport,
     )
 

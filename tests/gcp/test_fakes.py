@@ -363,7 +363,7 @@ def make_vertex(docker_engine: Any) -> Iterator[Callable[..., tuple[Any, Any]]]:
     from fakes.job_runner import RunnerSettings
     from fakes.vertex import FakeVertex
     from google.cloud.aiplatform_v1.services.job_service import JobServiceClient
-    from google.cloud.aiplatform_v1.services.job_service.transports import (
+    from google.cloud.aiplatform_v1.services.job_service.transports.grpc import (
         JobServiceGrpcTransport,
     )
 

@@ -16,6 +16,7 @@ import operator
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from .filter_syntax import FilterError, Term, parse_filter
 from .log_store import LogRecord
@@ -37,7 +38,7 @@ SEVERITY_LEVELS = {
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?([Zz]|[+-]\d\d:\d\d)$"
 )
-_ORDERING: dict[str, Callable[[object, object], bool]] = {
+_ORDERING: dict[str, Callable[[Any, Any], bool]] = {
     "=": operator.eq,
     "!=": operator.ne,
     ">": operator.gt,

@@ -69,11 +69,11 @@ def _job_matcher(term: Term) -> Callable[[Any], bool]:
     elif term.field in ("state", "display_name") and term.op in ("=", "!="):
         if term.field == "state" and term.value not in JobState.__members__:
             raise FilterError(f"unknown state {term.value!r}")
-        read = (
-            (lambda job: job.state.name)
-            if term.field == "state"
-            else (lambda job: job.display_name)
-        )
+        attribute = term.field
+
+        def read(job: Any) -> str:
+            return str(job.state.name if attribute == "state" else job.display_name)
+
         return lambda job: (read(job) == term.value) == (term.op == "=")
     raise FilterError(
         f"{term.field}{term.op}{term.value!r}: the fake ListCustomJobs understands "
