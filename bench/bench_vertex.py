@@ -53,7 +53,7 @@ PIPELINES = textwrap.dedent(
 
 
 def _seconds(later: Any, earlier: Any) -> float:
-    return (later - earlier).total_seconds()
+    return float((later - earlier).total_seconds())
 
 
 def run_groups(
@@ -127,7 +127,7 @@ def run_groups(
 
 
 def median(figures: list[dict[str, Any]], key: str) -> float:
-    return round(statistics.median(f[key] for f in figures), 4)
+    return float(round(statistics.median(f[key] for f in figures), 4))
 
 
 def main() -> None:
