@@ -17,7 +17,7 @@ os.environ["no_proxy"] = "127.0.0.1,localhost"
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -106,6 +106,31 @@ def fake_vertex(docker_engine: Any, log_store: Any) -> Iterator[Any]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def make_vertex(docker_engine: Any) -> Iterator[Callable[..., tuple[Any, Any]]]:
+    """Start extra fake Vertex AI servers with given runner settings; each with a client."""
+    import grpc
+    from fakes.job_runner import RunnerSettings
+    from fakes.vertex import FakeVertex
+    from google.cloud.aiplatform_v1.services.job_service import JobServiceClient
+    from google.cloud.aiplatform_v1.services.job_service.transports.grpc import (
+        JobServiceGrpcTransport,
+    )
+
+    started: list[tuple[Any, Any]] = []
+
+    def make(**settings: Any) -> tuple[Any, Any]:
+        server = FakeVertex(docker_engine, settings=RunnerSettings(**settings))
+        channel = grpc.insecure_channel(server.start())
+        started.append((server, channel))
+        return server, JobServiceClient(transport=JobServiceGrpcTransport(channel=channel))
+
+    yield make
+    for server, channel in started:
+        channel.close()
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -3,71 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import grpc
 import pytest
+from fakes.client_calls import (
+    custom_job,
+    eventually,
+    job_id_of,
+    job_log_entries,
+    wait_until_finished,
+)
 from fakes.project import ARTIFACT_REGISTRY, LOCATION, PARENT, PROJECT
-
-T = TypeVar("T")
-
-
-def eventually(read: Callable[[], T], done: Callable[[T], bool], timeout: float = 30.0) -> T:
-    """Call ``read`` until ``done`` holds for its result; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if done(value):
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"still {value!r} after {timeout} s")
-        time.sleep(0.05)
-
-
-def custom_job(image: str, *args: str, labels: dict[str, str] | None = None, **extra: Any) -> Any:
-    """A CustomJob running ``image`` with ``args`` on one n1-standard-4 replica."""
-    from google.cloud import aiplatform_v1
-
-    container = {"image_uri": image, "args": list(args), **extra}
-    return aiplatform_v1.CustomJob(
-        display_name="fake-vertex-test",
-        labels=labels or {},
-        job_spec={
-            "worker_pool_specs": [
-                {
-                    "machine_spec": {"machine_type": "n1-standard-4"},
-                    "replica_count": 1,
-                    "container_spec": container,
-                }
-            ]
-        },
-    )
-
-
-def finished(job_client: Any, name: str) -> Any:
-    """Poll GetCustomJob until the job is in a terminal state; return it."""
-    from google.cloud.aiplatform_v1 import JobState
-
-    terminal = {
-        JobState.JOB_STATE_SUCCEEDED,
-        JobState.JOB_STATE_FAILED,
-        JobState.JOB_STATE_CANCELLED,
-    }
-    return eventually(
-        lambda: job_client.get_custom_job(name=name), lambda job: job.state in terminal
-    )
-
-
-def log_texts(logging_client: Any, job_id: str, **request: Any) -> list[Any]:
-    """Every entry of the job's log, through the pager."""
-    query = {
-        "resource_names": [f"projects/{PROJECT}"],
-        "filter": f'resource.type="ml_job" AND resource.labels.job_id="{job_id}"',
-        **request,
-    }
-    return list(logging_client.list_log_entries(request=query))
-
 
 # --- jobs that run ----------------------------------------------------------------------
 
@@ -82,12 +30,12 @@ def test_job_exiting_zero_succeeds_and_its_logs_come_in_order_page_by_page(
     )
     assert created.state == JobState.JOB_STATE_QUEUED
     assert created.name.startswith(f"{PARENT}/customJobs/")
-    job = finished(job_client, created.name)
+    job = wait_until_finished(job_client, created.name)
 
     assert job.state == JobState.JOB_STATE_SUCCEEDED
     assert job.create_time <= job.start_time <= job.end_time <= job.update_time
     assert not job.error.message
-    job_id = created.name.rsplit("/", 1)[1]
+    job_id = job_id_of(created.name)
     pager = logging_client.list_log_entries(
         request={
             "resource_names": [f"projects/{PROJECT}"],
@@ -113,17 +61,17 @@ def test_timestamp_filter_returns_only_entries_after_the_last_one_read(
     job_client: Any, logging_client: Any, probe_image: str
 ) -> None:
     job = job_client.create_custom_job(parent=PARENT, custom_job=custom_job(probe_image, "lines=6"))
-    finished(job_client, job.name)
-    job_id = job.name.rsplit("/", 1)[1]
-    first = log_texts(logging_client, job_id)
+    wait_until_finished(job_client, job.name)
+    job_id = job_id_of(job.name)
+    first = job_log_entries(logging_client, job_id)
     last_read = first[2].timestamp.rfc3339()
 
-    later = log_texts(
+    later = job_log_entries(
         logging_client,
         job_id,
         filter=f'resource.labels.job_id="{job_id}" AND timestamp>"{last_read}"',
     )
-    newest_first = log_texts(logging_client, job_id, order_by="timestamp desc", page_size=4)
+    newest_first = job_log_entries(logging_client, job_id, order_by="timestamp desc", page_size=4)
 
     assert [entry.text_payload for entry in later] == ["line 3", "line 4", "line 5"]
     assert [e.text_payload for e in newest_first] == [f"line {n}" for n in reversed(range(6))]
@@ -137,7 +85,7 @@ def test_job_exiting_three_fails_with_an_error_naming_the_exit_code(
     job = job_client.create_custom_job(
         parent=PARENT, custom_job=custom_job(probe_image, "err=bad input", "exit=3")
     )
-    job = finished(job_client, job.name)
+    job = wait_until_finished(job_client, job.name)
 
     assert job.state == JobState.JOB_STATE_FAILED
     assert job.error.code == 3
@@ -152,8 +100,8 @@ def test_cancelled_job_ends_cancelled_and_its_container_is_removed(
     job = job_client.create_custom_job(
         parent=PARENT, custom_job=custom_job(probe_image, "out=started", "sleep=120")
     )
-    job_id = job.name.rsplit("/", 1)[1]
-    eventually(lambda: [e.text_payload for e in log_texts(logging_client, job_id)], bool)
+    job_id = job_id_of(job.name)
+    eventually(lambda: [e.text_payload for e in job_log_entries(logging_client, job_id)], bool)
     eventually(
         lambda: job_client.get_custom_job(name=job.name).state,
         lambda state: state == JobState.JOB_STATE_RUNNING,
@@ -161,7 +109,7 @@ def test_cancelled_job_ends_cancelled_and_its_container_is_removed(
 
     job_client.cancel_custom_job(name=job.name)
     cancelling = job_client.get_custom_job(name=job.name).state
-    job = finished(job_client, job.name)
+    job = wait_until_finished(job_client, job.name)
 
     assert cancelling in (JobState.JOB_STATE_CANCELLING, JobState.JOB_STATE_CANCELLED)
     assert job.state == JobState.JOB_STATE_CANCELLED
@@ -169,7 +117,7 @@ def test_cancelled_job_ends_cancelled_and_its_container_is_removed(
         docker_engine.containers.list(all=True, filters={"label": f"fake-vertex.job={job_id}"})
         == []
     )
-    assert "terminated" in [entry.text_payload for entry in log_texts(logging_client, job_id)]
+    assert "terminated" in [entry.text_payload for entry in job_log_entries(logging_client, job_id)]
 
 
 def test_job_on_the_host_network_writes_an_object_the_storage_client_reads(
@@ -182,7 +130,9 @@ def test_job_on_the_host_network_writes_an_object_the_storage_client_reads(
         f"put={gcs_bucket}/results/out.txt=hello from the job",
         env=[{"name": "STORAGE_EMULATOR_HOST", "value": gcs_emulator.endpoint}],
     )
-    job = finished(job_client, job_client.create_custom_job(parent=PARENT, custom_job=job).name)
+    job = wait_until_finished(
+        job_client, job_client.create_custom_job(parent=PARENT, custom_job=job).name
+    )
 
     assert job.state == JobState.JOB_STATE_SUCCEEDED, job.error.message
     blob = storage_client.bucket(gcs_bucket).blob("results/out.txt")
@@ -197,11 +147,13 @@ def test_artifact_registry_image_runs_from_the_local_registry_with_vertex_env(
     image = f"{ARTIFACT_REGISTRY}/{probe_image.split('/', 1)[1]}"
     job = custom_job(image, "env=CLOUD_ML_JOB_ID", "env=GREETING")
     job.job_spec.worker_pool_specs[0].container_spec.env = [{"name": "GREETING", "value": "hi"}]
-    job = finished(job_client, job_client.create_custom_job(parent=PARENT, custom_job=job).name)
+    job = wait_until_finished(
+        job_client, job_client.create_custom_job(parent=PARENT, custom_job=job).name
+    )
 
-    job_id = job.name.rsplit("/", 1)[1]
+    job_id = job_id_of(job.name)
     assert job.state == JobState.JOB_STATE_SUCCEEDED, job.error.message
-    texts = [entry.text_payload for entry in log_texts(logging_client, job_id)]
+    texts = [entry.text_payload for entry in job_log_entries(logging_client, job_id)]
     assert texts == [f"CLOUD_ML_JOB_ID={job_id}", "GREETING=hi"]
 
 
@@ -211,7 +163,9 @@ def test_image_missing_from_every_registry_fails_the_job_without_a_container(
     from google.cloud.aiplatform_v1 import JobState
 
     job = custom_job("localhost:5000/fake-vertex-test/absent:404")
-    job = finished(job_client, job_client.create_custom_job(parent=PARENT, custom_job=job).name)
+    job = wait_until_finished(
+        job_client, job_client.create_custom_job(parent=PARENT, custom_job=job).name
+    )
 
     assert job.state == JobState.JOB_STATE_FAILED
     assert job.error.code == 5 and "absent:404" in job.error.message
@@ -355,30 +309,6 @@ def test_get_of_an_unknown_job_is_not_found_and_every_call_is_counted(
 
 
 # --- servers of their own ----------------------------------------------------------------
-
-
-@pytest.fixture
-def make_vertex(docker_engine: Any) -> Iterator[Callable[..., tuple[Any, Any]]]:
-    """Start extra fake Vertex AI servers with given runner settings; each with a client."""
-    from fakes.job_runner import RunnerSettings
-    from fakes.vertex import FakeVertex
-    from google.cloud.aiplatform_v1.services.job_service import JobServiceClient
-    from google.cloud.aiplatform_v1.services.job_service.transports.grpc import (
-        JobServiceGrpcTransport,
-    )
-
-    started: list[tuple[Any, Any]] = []
-
-    def make(**settings: Any) -> tuple[Any, Any]:
-        server = FakeVertex(docker_engine, settings=RunnerSettings(**settings))
-        channel = grpc.insecure_channel(server.start())
-        started.append((server, channel))
-        return server, JobServiceClient(transport=JobServiceGrpcTransport(channel=channel))
-
-    yield make
-    for server, channel in started:
-        channel.close()
-        server.stop()
 
 
 def test_job_cancelled_while_queued_ends_cancelled_without_starting(
