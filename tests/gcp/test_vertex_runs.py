@@ -113,3 +113,13 @@ def test_stream_logs_of_a_custom_job_from_another_process(
     details = other.get_run_details("stream-2")
     assert details["status"] == "success"
     assert set(details["groups"]) == {"start", "chatty"}
+
+
+def test_interrupt_cancels_the_jobs_without_waiting(orchestrator, vertex_project, fake_vertex):
+    # What remote_run does on Ctrl-C: stop_run(graceful=False), i.e. Executor.cancel().
+    submission = submit(orchestrator, vertex_project, "sleeping", "ctrl-c-1")
+    job_name = wait_for(lambda: submission.group_job_ids.get("sleepy"), 60, "the sleepy job")
+    orchestrator.stop_run(submission.job_id, graceful=False)
+    assert fake_vertex.faults.call_count("CancelCustomJob") == 1
+    assert submission.wait(60).value == "cancelled"
+    assert fake_vertex.wait_for_job(job_name, 30).state.name == "JOB_STATE_CANCELLED"
