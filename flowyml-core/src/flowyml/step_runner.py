@@ -139,6 +139,24 @@ def _resolve_steps(task: dict[str, Any]) -> list[Step]:
     return steps
 
 
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into a prompt exit, even as PID 1 (where it is ignored by default).
+
+    A container or cloud job is stopped with SIGTERM; without a handler a step runner that
+    is PID 1 would sit out the whole grace period before being killed.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # handlers can only be installed from the main thread
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def run_task(
     store: ArtifactStore,
     run_id: str,
@@ -165,6 +183,7 @@ def run_task(
     from flowyml.step_execution import execute_step_in_process
 
     os.environ[STEP_RUNNER_ENV] = "1"
+    _exit_on_sigterm()
     task = json.loads(store.read_named(task_key(run_id, group)))
     if steps is not None and steps != task["steps"]:
         raise PipelineDefinitionError(
