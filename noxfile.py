@@ -11,7 +11,7 @@ import os
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "core", "local", "e2e", "docker"]
+nox.options.sessions = ["lint", "typecheck", "core", "local", "e2e", "docker", "gcp"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -36,13 +36,19 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy: strict on flowyml-core, plain on the plugins."""
     session.install(
-        "mypy>=1.10", "types-PyYAML", "./flowyml-core", "./flowyml-local", "./flowyml-docker"
+        "mypy>=1.10",
+        "types-PyYAML",
+        "./flowyml-core",
+        "./flowyml-local",
+        "./flowyml-docker",
+        "./flowyml-gcp",
     )
     session.run(
         "mypy",
         "flowyml-core/src/flowyml",
         "flowyml-local/src/flowyml_local",
         "flowyml-docker/src/flowyml_docker",
+        "flowyml-gcp/src/flowyml_gcp",
     )
 
 
@@ -73,6 +79,21 @@ def docker(session: nox.Session) -> None:
     failures, so CI really runs them."""
     session.install(*TEST_DEPS, "./flowyml-core", "./flowyml-local", "./flowyml-docker")
     _pytest(session, "tests/docker")
+
+
+@nox.session(python=PYTHON)
+def gcp(session: nox.Session) -> None:
+    """flowyml-gcp against loopback Vertex AI, Cloud Logging and GCS servers whose jobs
+    really run on the Docker engine; CI=true turns skips into failures."""
+    session.install(
+        *TEST_DEPS,
+        "gcp-storage-emulator",
+        "./flowyml-core",
+        "./flowyml-local",
+        "./flowyml-docker",
+        "./flowyml-gcp",
+    )
+    _pytest(session, "tests/gcp")
 
 
 @nox.session(python=PYTHON)

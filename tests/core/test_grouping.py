@@ -56,3 +56,16 @@ def test_grouping_is_linear_for_ten_thousand_steps():
     ]
     groups = group_steps(DAG(steps))
     assert len(groups) == 101
+
+
+def test_with_defaults_fills_only_unset_fields():
+    stack = ResourceConfig(cpu=2, memory="1Gi", gpu=1, machine_type="n1-standard-4")
+    step_asks = ResourceConfig(memory="4Gi")
+    merged = step_asks.with_defaults(stack)
+    assert (merged.cpu, merged.memory, merged.gpu, merged.machine_type) == (
+        2,
+        "4Gi",
+        1,
+        "n1-standard-4",
+    )
+    assert step_asks.with_defaults(None) is step_asks

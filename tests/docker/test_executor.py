@@ -18,9 +18,8 @@ def test_resources_map_to_cpu_memory_shm_and_gpu_requests():
 
 def test_group_resources_fill_in_from_the_stack_defaults():
     from flowyml.resources import ResourceConfig
-    from flowyml_docker.executor import effective_resources
 
-    merged = effective_resources(ResourceConfig(cpu=2, memory="1Gi"), ResourceConfig(memory="2Gi"))
+    merged = ResourceConfig(memory="2Gi").with_defaults(ResourceConfig(cpu=2, memory="1Gi"))
     assert merged.cpu == 2 and merged.memory == "2Gi"
 
 

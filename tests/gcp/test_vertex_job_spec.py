@@ -7,7 +7,7 @@ import pytest
 from flowyml.errors import ConfigError
 from flowyml.resources import ResourceConfig
 from flowyml_gcp.config import VertexAIConfig
-from flowyml_gcp.executor import effective_resources, exit_code_of
+from flowyml_gcp.executor import exit_code_of
 from flowyml_gcp.job_spec import custom_job, label_value, machine_type_for
 
 CONFIG = VertexAIConfig(
@@ -115,7 +115,7 @@ def test_group_timeout_becomes_the_job_scheduling_timeout():
 
 
 def test_group_resources_override_the_stack_defaults_field_by_field():
-    merged = effective_resources(ResourceConfig(cpu=2, disk_gb=50), ResourceConfig(gpu=1))
+    merged = ResourceConfig(gpu=1).with_defaults(ResourceConfig(cpu=2, disk_gb=50))
     assert (merged.cpu, merged.disk_gb, merged.gpu) == (2, 50, 1)
 
 

@@ -49,6 +49,18 @@ class Context(Mapping[str, Any]):
         merged._overrides = {k: dict(v) for k, v in self._overrides.items()}
         return merged
 
+    @classmethod
+    def coerce(cls, context: Context | Mapping[str, Any] | None, base: Context) -> Context:
+        """The run context from what a caller passed: a ``Context`` as is, a
+        :meth:`to_dict` form, or plain parameters that update ``base``; ``base`` if none."""
+        if not context:
+            return base
+        if isinstance(context, Context):
+            return context
+        if "params" in context and set(context) <= {"params", "overrides"}:
+            return cls.from_dict(context)
+        return base.updated(**context)
+
     def for_step(self, step_name: str) -> dict[str, Any]:
         """All parameters as seen by one step (its overrides applied)."""
         overrides = self._overrides.get(step_name)

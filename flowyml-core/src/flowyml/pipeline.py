@@ -199,7 +199,16 @@ class Pipeline:
             if resume:
                 open_project().run_store.get_run(resume)  # an unknown id fails here, clearly
             return run_remote(
-                self, instance, stack, run_id, run_context, inputs, listener, fail_fast, resume
+                self,
+                instance,
+                stack,
+                run_id,
+                run_context,
+                inputs,
+                listener,
+                fail_fast,
+                resume,
+                echo_logs,
             )
         orchestrator = Orchestrator(
             instance,

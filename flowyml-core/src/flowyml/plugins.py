@@ -256,6 +256,13 @@ class PluginManager:
         ]
         return [*extra, *builtin_materializers()]
 
+    def add_artifact_store(self, store: ArtifactStore) -> None:
+        """Serve every URI under ``store.root`` with this configured instance (a backend
+        that built a store with its own endpoint or credentials registers it here, so
+        outputs loaded later by URI reach the same service)."""
+        with self._lock:
+            self._stores[store.root] = store
+
     def artifact_store_for(self, uri: str) -> ArtifactStore:
         """The artifact store holding ``uri`` (one instance per store root and process).
 

@@ -30,13 +30,14 @@ def run_remote(
     listener: RunListener | None = None,
     fail_fast: bool | None = None,
     resume_from: str | None = None,
+    echo_logs: bool = True,
 ) -> PipelineRun:
     """Submit, wait, and gather the results; Ctrl-C stops the remote run.
 
     The orchestrator also receives, as keyword arguments, ``listener`` (progress events,
     for backends that can report them), ``fail_fast``, ``resume_from`` (a failed run whose
-    completed steps to reuse) and ``stack`` (its artifact store and cache settings);
-    backends that have no use for them ignore them.
+    completed steps to reuse), ``echo_logs`` (print what steps print) and ``stack`` (its
+    artifact store and cache settings); backends that have no use for them ignore them.
     """
     started = time.perf_counter()
     submission = orchestrator.run_pipeline(
@@ -49,6 +50,7 @@ def run_remote(
         listener=listener,
         fail_fast=stack.fail_fast if fail_fast is None else fail_fast,
         resume_from=resume_from,
+        echo_logs=echo_logs,
         stack=stack,
     )
     try:

@@ -89,6 +89,17 @@ class ResourceConfig(BaseModel):
         """The memory limit in bytes, or ``None``."""
         return None if self.memory is None else parse_memory(self.memory)
 
+    def with_defaults(self, default: ResourceConfig | None) -> ResourceConfig:
+        """These resources, with every field left unset (``None``, or no GPU) taken from
+        ``default`` — e.g. a stack's resources for a step that asks for nothing."""
+        if default is None:
+            return self
+        data = self.model_dump()
+        for name, value in default.model_dump().items():
+            if data[name] is None or (name == "gpu" and not data[name]):
+                data[name] = value
+        return ResourceConfig(**data)
+
     def merge_max(self, other: ResourceConfig) -> ResourceConfig:
         """The element-wise maximum of two configurations (used for step groups).
 

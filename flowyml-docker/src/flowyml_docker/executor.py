@@ -42,7 +42,6 @@ __all__ = [
     "DockerExecutor",
     "DockerExecutorConfig",
     "container_limits",
-    "effective_resources",
     "stop_containers",
 ]
 
@@ -77,19 +76,6 @@ class DockerExecutorConfig(ExecutorConfig):
     workdir: str = "/app"
     pipeline_ref: str | None = None
     user: str | None = None
-
-
-def effective_resources(
-    default: ResourceConfig | None, group: ResourceConfig | None
-) -> ResourceConfig:
-    """The group's resources, with the fields it leaves unset taken from ``default``."""
-    if default is None:
-        return group or ResourceConfig()
-    if group is None:
-        return default
-    data = default.model_dump()
-    data.update({name: getattr(group, name) for name in group.model_fields_set})
-    return ResourceConfig(**data)
 
 
 def container_limits(resources: ResourceConfig) -> dict[str, Any]:
@@ -286,7 +272,7 @@ class DockerExecutor(TaskExecutor):
         if tracker.is_cancelled():
             tracker.update_group(group, status="cancelled", error="not started: run stopped")
             return LaunchOutcome(-signal.SIGTERM, reason="was not started: the run was stopped")
-        limits = effective_resources(self.default_resources, resources)
+        limits = (resources or ResourceConfig()).with_defaults(self.default_resources)
         client = self.client()
         volumes = dict(self.volumes)
         if isinstance(artifact_store, LocalArtifactStore):

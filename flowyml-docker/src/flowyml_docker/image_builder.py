@@ -35,7 +35,7 @@ from flowyml_docker.wheels import Wheel, dependency_wheels, distribution_wheel, 
 __all__ = ["BuildOptions", "ImageResult", "ensure_image", "require_image"]
 
 # Bump when the generated Dockerfile changes, so images built by older code are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 VENV = "/opt/flowyml"
 # glibc-based x86-64 images (Debian bookworm has glibc 2.36): any of these wheels installs.
 DEFAULT_WHEEL_PLATFORMS = (
@@ -57,6 +57,9 @@ class BuildOptions:
         platforms: wheel platform tags acceptable in the image.
         network_mode: network of the build's ``RUN`` steps (``"none"`` needs no network).
         pull_base_image: pull a base image that is not on the engine.
+        runtime_requirements: (distribution, requirements) pairs replacing what a
+            distribution declares, for those that need less inside a step container than
+            on the submitting machine (``flowyml-gcp`` needs only Cloud Storage there).
     """
 
     base_image: str
@@ -65,6 +68,7 @@ class BuildOptions:
     platforms: tuple[str, ...] = DEFAULT_WHEEL_PLATFORMS
     network_mode: str = "none"
     pull_base_image: bool = False
+    runtime_requirements: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass
@@ -155,9 +159,9 @@ def ensure_image(
     base = require_image(client, options.base_image, options.pull_base_image)
     dockerfile = _user_dockerfile(source, docker_config)
     wheels = [distribution_wheel(name) for name in options.distributions]
-    requirements = pinned_dependencies(list(options.distributions)) + list(
-        docker_config.requirements
-    )
+    requirements = pinned_dependencies(
+        list(options.distributions), dict(options.runtime_requirements)
+    ) + list(docker_config.requirements)
     fingerprint = {
         "generator": GENERATOR_VERSION,
         "base_image": options.base_image,
@@ -249,14 +253,19 @@ def _write_context(
         target.parent.mkdir(parents=True, exist_ok=True)
         _link_or_copy(source.host_dir / relative, target)
     workdir = docker_config.workdir
-    installs = [f"{_WHEELS_IN_IMAGE}/{w.path.name}" for w in wheels] + requirements
+    # Third-party requirements first (resolved from the wheel folder), then the flowyml
+    # wheels without their declared dependencies: the pinned list above already holds
+    # what they need in a container, which may be less than they declare.
+    pip = f"{VENV}/bin/pip install --no-index --no-cache-dir --disable-pip-version-check"
+    own = " ".join(json.dumps(f"{_WHEELS_IN_IMAGE}/{w.path.name}") for w in wheels)
+    third_party = " ".join(json.dumps(r) for r in requirements)
     lines = [f"FROM {base_name}"]
     lines += [f"ARG {name}" for name in sorted(docker_config.build_args)]
     lines += [
         f"COPY wheels {_WHEELS_IN_IMAGE}",
         f"RUN python3 -m venv {VENV} \\",
-        f" && {VENV}/bin/pip install --no-index --no-cache-dir --disable-pip-version-check"
-        f" --find-links {_WHEELS_IN_IMAGE} {' '.join(json.dumps(i) for i in installs)} \\",
+        *([f" && {pip} --find-links {_WHEELS_IN_IMAGE} {third_party} \\"] if requirements else []),
+        f" && {pip} --no-deps {own} \\",
         f" && rm -rf {_WHEELS_IN_IMAGE}",
         f"ENV PATH={VENV}/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1"
         f" PYTHONPATH={workdir}",

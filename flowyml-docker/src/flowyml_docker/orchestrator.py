@@ -140,16 +140,6 @@ class DockerOrchestrator(RemoteOrchestrator):
             return docker_config.base_image
         return self.config.base_image
 
-    @staticmethod
-    def _context(pipeline: Any, context: dict[str, Any] | None) -> Context:
-        if not context:
-            return pipeline.context  # type: ignore[no-any-return]
-        if isinstance(context, Context):
-            return context
-        if "params" in context and set(context) <= {"params", "overrides"}:
-            return Context.from_dict(context)
-        return pipeline.context.updated(**context)  # type: ignore[no-any-return]
-
     # -- submission ---------------------------------------------------------------------------
     def run_pipeline(
         self,
@@ -189,7 +179,7 @@ class DockerOrchestrator(RemoteOrchestrator):
         if fail_fast is None:
             fail_fast = stack.fail_fast if stack is not None else True
         config = self._docker_config(docker_config)
-        run_context = self._context(pipeline, context)
+        run_context = Context.coerce(context, pipeline.context)
         pipeline.validate(run_context, inputs)
         source = locate_project(pipeline, config.workdir, self.config.project_dir)
         redactor = Redactor(v.get_secret_value() for v in config.secret_env.values())

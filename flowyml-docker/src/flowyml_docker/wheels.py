@@ -185,16 +185,21 @@ def _repack(dist: metadata.Distribution, out_dir: Path) -> Path:
     return target
 
 
-def pinned_dependencies(names: list[str]) -> list[str]:
+def pinned_dependencies(
+    names: list[str], overrides: dict[str, tuple[str, ...]] | None = None
+) -> list[str]:
     """``name==version`` of the third-party requirements of ``names``, as installed here.
 
     Requirements behind an extra are left out; one not installed on the host is passed
-    unpinned.
+    unpinned. ``overrides`` replaces the declared requirements of some distributions.
     """
     own = {_normalise(n) for n in names}
     pins: dict[str, str] = {}
+    overrides = {_normalise(k): v for k, v in (overrides or {}).items()}
     for name in names:
-        for requirement in metadata.requires(name) or []:
+        declared = overrides.get(_normalise(name))
+        requirements = list(declared) if declared is not None else metadata.requires(name)
+        for requirement in requirements or []:
             if "extra ==" in requirement.replace('"', "").replace("'", ""):
                 continue
             match = _NAME_RE.match(requirement)

@@ -102,9 +102,7 @@ class VertexAIConfig(RemoteOrchestratorConfig):
     base_image: str | None = None
     docker_host: str | None = None
     project_dir: str | None = None
-    distributions: list[str] = Field(
-        default_factory=lambda: ["flowyml-core", "flowyml-docker", "flowyml-gcp"]
-    )
+    distributions: list[str] = Field(default_factory=lambda: ["flowyml-core", "flowyml-gcp"])
     python_version: str = "3.11"
     wheel_platforms: list[str] = Field(default_factory=lambda: list(DEFAULT_WHEEL_PLATFORMS))
     build_network_mode: str = "none"

@@ -27,22 +27,9 @@ from flowyml_gcp.job_spec import custom_job, label_value, machine_type_for
 from flowyml_gcp.job_states import state_name, status_of
 from flowyml_gcp.run_state import RunState
 
-__all__ = ["VertexExecutor", "effective_resources", "exit_code_of"]
+__all__ = ["VertexExecutor", "exit_code_of"]
 
 _EXIT_RE = re.compile(r"non-zero status of (\d+)")
-
-
-def effective_resources(
-    default: ResourceConfig | None, group: ResourceConfig | None
-) -> ResourceConfig:
-    """The group's resources, with the fields it leaves unset taken from ``default``."""
-    if default is None:
-        return group or ResourceConfig()
-    if group is None:
-        return default
-    data = default.model_dump()
-    data.update({name: getattr(group, name) for name in group.model_fields_set})
-    return ResourceConfig(**data)
 
 
 def exit_code_of(job: Any) -> int:
@@ -137,7 +124,7 @@ class VertexExecutor(TaskExecutor):
         if self.state.is_cancelled():
             self.state.update(group, status=ExecutionStatus.CANCELLED, error="run stopped")
             return LaunchOutcome(-signal.SIGTERM, reason="was not started: the run was stopped")
-        limits = effective_resources(self.default_resources, resources)
+        limits = (resources or ResourceConfig()).with_defaults(self.default_resources)
         try:
             job = custom_job(
                 config=self.config,

@@ -14,7 +14,6 @@ a CustomJob resource name (``projects/P/locations/R/customJobs/N``).
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
@@ -117,16 +116,6 @@ class VertexAIOrchestrator(RemoteOrchestrator):
             config = config.model_copy(update={"platform": "linux/amd64"})
         return config
 
-    @staticmethod
-    def _context(pipeline: Any, context: dict[str, Any] | None) -> Context:
-        if not context:
-            return pipeline.context  # type: ignore[no-any-return]
-        if isinstance(context, Context):
-            return context
-        if "params" in context and set(context) <= {"params", "overrides"}:
-            return Context.from_dict(context)
-        return pipeline.context.updated(**context)  # type: ignore[no-any-return]
-
     def _require_valid(self) -> None:
         problems = config_problems(self.config)
         if problems:
@@ -190,7 +179,7 @@ class VertexAIOrchestrator(RemoteOrchestrator):
         """
         from flowyml.plugins import get_plugin_manager
         from flowyml.project import open_project
-        from flowyml_gcp.artifact_store import ENDPOINT_ENV, GCSArtifactStore
+        from flowyml_gcp.artifact_store import GCSArtifactStore
 
         started = time.perf_counter()
         self._require_valid()
@@ -200,23 +189,22 @@ class VertexAIOrchestrator(RemoteOrchestrator):
         if fail_fast is None:
             fail_fast = stack.fail_fast if stack is not None else True
         config = self._docker_config(docker_config)
-        run_context = self._context(pipeline, context)
+        run_context = Context.coerce(context, pipeline.context)
         pipeline.validate(run_context, inputs)
         echo = (
             (lambda line: print(line, file=sys.stderr)) if kwargs.get("echo_logs", True) else None
         )
         state = RunState(run_id, pipeline.name, echo)
         image_uri, pipeline_ref = self._image(pipeline, config, state)
-        if self.config.storage_endpoint:
-            # Outputs are later loaded by URI through the plugin manager, which opens the
-            # store from the environment: point it at the same Cloud Storage.
-            os.environ.setdefault(ENDPOINT_ENV, self.config.storage_endpoint)
         store = GCSArtifactStore(
             self.artifact_store_uri(stack),
             get_plugin_manager().materializers(),
             endpoint=self.config.storage_endpoint,
             project=self.config.project_id,
         )
+        # Outputs are loaded later by URI through the plugin manager: let it answer with
+        # this store, configured with our endpoint and project.
+        get_plugin_manager().add_artifact_store(store)
         executor = VertexExecutor(
             self.apis,
             state,
@@ -289,6 +277,9 @@ class VertexAIOrchestrator(RemoteOrchestrator):
             platforms=tuple(self.config.wheel_platforms),
             network_mode=self.config.build_network_mode,
             pull_base_image=self.config.pull_base_image,
+            # In a job the step runner only opens the gs:// store: Cloud Storage is all the
+            # plugin needs there, not the Vertex AI and Logging clients (~400 MB).
+            runtime_requirements=(("flowyml-gcp", ("google-cloud-storage",)),),
         )
         log = lambda line: state.note(line, severity="DEBUG")  # noqa: E731
         built = ensure_image(client, pipeline.name, source, config, options, log=log)
