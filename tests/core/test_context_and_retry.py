@@ -41,3 +41,10 @@ def test_only_configured_exceptions_are_retried():
 def test_invalid_policy_is_refused():
     with pytest.raises(ValueError, match="retry_on must hold exception types"):
         RetryPolicy(retry_on=("ValueError",))  # type: ignore[arg-type]
+
+
+def test_coerce_keeps_a_context_that_holds_only_overrides():
+    overrides_only = Context().override("train", lr=0.5)
+    assert Context.coerce(overrides_only, Context(lr=0.1)) is overrides_only
+    assert Context.coerce(None, Context(lr=0.1))["lr"] == 0.1
+    assert Context.coerce({"lr": 0.3}, Context(lr=0.1, n=2)).for_step("x") == {"lr": 0.3, "n": 2}

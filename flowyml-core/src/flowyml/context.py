@@ -53,10 +53,10 @@ class Context(Mapping[str, Any]):
     def coerce(cls, context: Context | Mapping[str, Any] | None, base: Context) -> Context:
         """The run context from what a caller passed: a ``Context`` as is, a
         :meth:`to_dict` form, or plain parameters that update ``base``; ``base`` if none."""
+        if isinstance(context, Context):  # first: one with only overrides has length 0
+            return context
         if not context:
             return base
-        if isinstance(context, Context):
-            return context
         if "params" in context and set(context) <= {"params", "overrides"}:
             return cls.from_dict(context)
         return base.updated(**context)
