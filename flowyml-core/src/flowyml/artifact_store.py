@@ -279,7 +279,9 @@ class LocalArtifactStore(ArtifactStore):
             with os.fdopen(fd, "wb", buffering=0) as handle:
                 for chunk in chunks:
                     pending.append(hasher.submit(digest.update, chunk))
-                    handle.write(chunk)
+                    view = memoryview(chunk)
+                    while view:  # an unbuffered write may take only part of the chunk
+                        view = view[handle.write(view) or 0 :]
                     size += len(chunk)
                     if len(pending) > 2:  # bound the chunks held alive by queued updates
                         pending.pop(0).result()
