@@ -74,7 +74,10 @@ def evaluate(model, test_x, test_y):
 @step(inputs=["metrics"], outputs=["report"])
 def report(metrics):
     """A human-readable report."""
-    lines = [f"{name:>12}: {value:.4f}" for name, value in metrics.items()]
+    lines = [
+        f"{name:>12}: {value:.4f}" if isinstance(value, float) else f"{name:>12}: {value}"
+        for name, value in metrics.items()
+    ]
     text = "model report\n" + "\n".join(lines)
     print(text)
     return text
