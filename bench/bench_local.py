@@ -34,7 +34,17 @@ CHAIN = textwrap.dedent(
     second = pipeline.run(echo_logs=False); t2 = time.perf_counter()
     assert all(r.cached for r in second.step_results.values())
     third = pipeline.run(echo_logs=False); t3 = time.perf_counter()
-    print(json.dumps({{"first": t1 - t0, "cached": t2 - t1, "cached_warm": t3 - t2}}))
+    def make_uncached(i):
+        def body(prev=None):
+            return (prev or 0) + 1
+        return step(name=f"u{{i}}", inputs=[f"b{{i-1}}"] if i else [], outputs=[f"b{{i}}"],
+                    cache=False)(body)
+    uncached = Pipeline("uncached", steps=[make_uncached(i) for i in range(N)])
+    t4 = time.perf_counter(); fourth = uncached.run(echo_logs=False); t5 = time.perf_counter()
+    assert fourth.outputs[f"b{{N-1}}"] == N
+    assert not any(r.cached for r in fourth.step_results.values())
+    print(json.dumps({{"first": t1 - t0, "cached": t2 - t1, "cached_warm": t3 - t2,
+                      "uncached_warm": t5 - t4}}))
     """
 )
 

@@ -39,6 +39,18 @@ class StepRecord:
     exit_code: int | None
     cache_key: str | None
 
+    def summary(self) -> dict[str, Any]:
+        """The facts a backend's ``get_run_details`` reports for the step."""
+        return {
+            "status": self.status.value,
+            "duration_seconds": self.duration,
+            "exit_code": self.exit_code,
+            "retries": self.retries,
+            "cached": self.cached,
+            "error": self.error,
+            "traceback": self.traceback,
+        }
+
 
 @dataclass
 class RunRecord:

@@ -336,16 +336,7 @@ class DockerOrchestrator(RemoteOrchestrator):
         steps = {s.step: s for s in stored.steps} if stored else {}
         for group in groups.values():
             group["step_results"] = {
-                name: {
-                    "status": steps[name].status.value,
-                    "duration_seconds": steps[name].duration,
-                    "exit_code": steps[name].exit_code,
-                    "retries": steps[name].retries,
-                    "cached": steps[name].cached,
-                    "error": steps[name].error,
-                }
-                for name in group.get("steps", [])
-                if name in steps
+                name: steps[name].summary() for name in group.get("steps", []) if name in steps
             }
         duration = stored.duration if stored else None
         return {

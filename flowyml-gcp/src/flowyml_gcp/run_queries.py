@@ -197,17 +197,7 @@ class RunQueries:
         steps = {s.step: s for s in stored.steps} if stored else {}
         for group in groups.values():
             group["step_results"] = {
-                name: {
-                    "status": steps[name].status.value,
-                    "duration_seconds": steps[name].duration,
-                    "exit_code": steps[name].exit_code,
-                    "retries": steps[name].retries,
-                    "cached": steps[name].cached,
-                    "error": steps[name].error,
-                    "traceback": steps[name].traceback,
-                }
-                for name in group.get("steps", [])
-                if name in steps
+                name: steps[name].summary() for name in group.get("steps", []) if name in steps
             }
         error = (state.error if state else None) or (stored.error if stored else None)
         return {
