@@ -103,3 +103,10 @@ def bench(session: nox.Session) -> None:
     env = {"FLOWYML_BENCH_OUT": os.path.join("bench", "results")}
     session.run("python", "bench/bench_local.py", *session.posargs, env=env)
     session.run("python", "bench/bench_docker.py", env=env)
+
+
+@nox.session(name="bench-peers", python=PYTHON)
+def bench_peers(session: nox.Session) -> None:
+    """The same workloads on FlowyML Orchestrators, flowyml 2.2.1 and Prefect 3, each in a
+    virtual environment of its own under bench/.venvs (about 13 minutes with --repeat 3)."""
+    session.run("python", "bench/peers/run.py", *session.posargs)
