@@ -33,8 +33,8 @@ _EXPORTS = {
     "PipelineDefinitionError": "flowyml.errors",
     "PipelineRun": "flowyml.pipeline_run",
     "PluginError": "flowyml.errors",
-    "RemoteOrchestrator": "flowyml.orchestrator",
-    "RemoteOrchestratorConfig": "flowyml.orchestrator",
+    "RemoteOrchestrator": "flowyml.remote_orchestrator",
+    "RemoteOrchestratorConfig": "flowyml.remote_orchestrator",
     "ResourceConfig": "flowyml.resources",
     "RetryPolicy": "flowyml.retry",
     "RunListener": "flowyml.run_listener",
@@ -73,9 +73,10 @@ if TYPE_CHECKING:
     from flowyml.grouping import StepGroup, group_steps
     from flowyml.hookspecs import hookimpl
     from flowyml.materializers import Materializer
-    from flowyml.orchestrator import Orchestrator, RemoteOrchestrator, RemoteOrchestratorConfig
+    from flowyml.orchestrator import Orchestrator
     from flowyml.pipeline import Pipeline
     from flowyml.pipeline_run import PipelineRun
+    from flowyml.remote_orchestrator import RemoteOrchestrator, RemoteOrchestratorConfig
     from flowyml.resources import DockerConfig, ResourceConfig
     from flowyml.results import ExecutionResult, SubmissionResult, WaitTimeoutError
     from flowyml.retry import RetryPolicy

@@ -174,9 +174,10 @@ class Pipeline:
                 f"pipeline '{self.name}'.run() was called while the step runner imported the "
                 'pipeline\'s module; guard the call with `if __name__ == "__main__":`'
             )
-        from flowyml.orchestrator import Orchestrator, RemoteOrchestrator
+        from flowyml.orchestrator import Orchestrator
         from flowyml.plugins import get_plugin_manager
         from flowyml.project import open_project
+        from flowyml.remote_orchestrator import RemoteOrchestrator
 
         if isinstance(context, Context):
             run_context = context

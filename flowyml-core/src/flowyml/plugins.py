@@ -167,7 +167,7 @@ class PluginManager:
 
     def _collect_backends(self) -> dict[str, BackendInfo]:
         from flowyml.executor import Executor
-        from flowyml.orchestrator import RemoteOrchestrator
+        from flowyml.remote_orchestrator import RemoteOrchestrator
 
         found: dict[str, BackendInfo] = {}
         claimed: dict[str, list[BackendInfo]] = {}

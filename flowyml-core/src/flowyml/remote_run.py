@@ -13,8 +13,8 @@ from flowyml.status import ExecutionStatus
 if TYPE_CHECKING:
     from flowyml.config import StackConfig
     from flowyml.context import Context
-    from flowyml.orchestrator import RemoteOrchestrator
     from flowyml.pipeline import Pipeline
+    from flowyml.remote_orchestrator import RemoteOrchestrator
     from flowyml.run_listener import RunListener
 
 __all__ = ["run_remote"]

@@ -18,7 +18,8 @@ from pydantic import Field, ValidationError
 
 from flowyml.context import Context
 from flowyml.errors import ConfigError, RunNotFoundError
-from flowyml.orchestrator import Orchestrator, RemoteOrchestrator, RemoteOrchestratorConfig
+from flowyml.orchestrator import Orchestrator
+from flowyml.remote_orchestrator import RemoteOrchestrator, RemoteOrchestratorConfig
 from flowyml.resources import DockerConfig, ResourceConfig
 from flowyml.results import SubmissionResult, WaitTimeoutError
 from flowyml.status import ExecutionStatus

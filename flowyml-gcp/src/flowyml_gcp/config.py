@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from flowyml.orchestrator import RemoteOrchestratorConfig
+from flowyml.remote_orchestrator import RemoteOrchestratorConfig
 from flowyml.resources import DockerConfig
 from flowyml_docker.image_builder import DEFAULT_WHEEL_PLATFORMS
 

@@ -24,7 +24,8 @@ from pydantic import ValidationError
 
 from flowyml.context import Context
 from flowyml.errors import BackendError, ConfigError
-from flowyml.orchestrator import Orchestrator, RemoteOrchestrator
+from flowyml.orchestrator import Orchestrator
+from flowyml.remote_orchestrator import RemoteOrchestrator
 from flowyml.resources import DockerConfig, ResourceConfig
 from flowyml.results import SubmissionResult, WaitTimeoutError
 from flowyml.status import ExecutionStatus

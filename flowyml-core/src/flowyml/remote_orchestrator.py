@@ -1,0 +1,107 @@
+"""The ``RemoteOrchestrator`` contract: hand a whole pipeline run to another system."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from flowyml.errors import RunNotFoundError
+from flowyml.resources import DockerConfig, ResourceConfig
+from flowyml.results import ExecutionResult, SubmissionResult
+from flowyml.status import ExecutionStatus
+
+__all__ = ["RemoteOrchestrator", "RemoteOrchestratorConfig"]
+
+
+class RemoteOrchestratorConfig(BaseModel):
+    """Settings every remote orchestrator accepts; backends extend this model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RemoteOrchestrator(ABC):
+    """An orchestrator that hands a whole pipeline run to another system.
+
+    Subclasses set ``name`` and ``config_model`` like executors do.
+    """
+
+    name: ClassVar[str]
+    config_model: ClassVar[type[BaseModel]] = RemoteOrchestratorConfig
+
+    @classmethod
+    def from_config(cls, settings: dict[str, Any] | None = None) -> RemoteOrchestrator:
+        """Build the orchestrator from validated settings (raises pydantic errors)."""
+        config = cls.config_model.model_validate(settings or {})
+        return cls(**config.model_dump(exclude_unset=True))
+
+    @abstractmethod
+    def run_pipeline(
+        self,
+        pipeline: Any,
+        run_id: str,
+        resources: ResourceConfig | None = None,
+        docker_config: DockerConfig | None = None,
+        inputs: dict[str, Any] | None = None,
+        context: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> SubmissionResult:
+        """Submit a pipeline run; returns at once with the submission's handle."""
+
+    @abstractmethod
+    def get_run_status(self, job_id: str) -> ExecutionStatus:
+        """Status of a submitted run."""
+
+    @abstractmethod
+    def get_run_details(self, job_id: str) -> dict[str, Any]:
+        """Full details of a submitted run: timing, resources, errors, per-group jobs."""
+
+    @abstractmethod
+    def get_run_logs(self, job_id: str, max_entries: int = 200) -> str:
+        """The run's log lines as text."""
+
+    @abstractmethod
+    def stream_logs(self, job_id: str, poll_interval: float = 5.0) -> Iterator[dict[str, Any]]:
+        """Yield dicts with timestamp, severity, message and is_finished as logs arrive."""
+
+    @abstractmethod
+    def stop_run(self, job_id: str, graceful: bool = True) -> None:
+        """Stop a submitted run."""
+
+    @abstractmethod
+    def validate(self) -> bool:
+        """Whether the configuration and the target system are usable."""
+
+    @abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        """The orchestrator's configuration as plain data (no secrets)."""
+
+    def step_results(self, job_id: str) -> dict[str, ExecutionResult]:
+        """The results of a finished run's steps; by default read from the run store."""
+        from flowyml.project import open_project
+
+        store = open_project().run_store
+        for candidate in (job_id, job_id.rsplit("/", 1)[-1]):
+            try:
+                record = store.get_run(candidate)
+            except RunNotFoundError:
+                continue
+            return {
+                s.step: ExecutionResult(
+                    step_name=s.step,
+                    success=s.status.is_successful,
+                    error=s.error,
+                    traceback=s.traceback,
+                    duration_seconds=s.duration or 0.0,
+                    cached=s.cached,
+                    skipped=s.skipped,
+                    retries=s.retries,
+                    outputs={k: v["uri"] for k, v in s.outputs.items()},
+                    exit_code=s.exit_code,
+                    cache_key=s.cache_key,
+                )
+                for s in record.steps
+            }
+        return {}
