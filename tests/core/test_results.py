@@ -37,3 +37,25 @@ def test_wait_returns_the_final_status():
         lambda: next(states)
     )
     assert submission.wait(timeout=5, poll_interval=0.01) is ExecutionStatus.SUCCESS
+
+
+def test_submit_options_read_pipeline_run_keywords():
+    from flowyml.config import StackConfig
+    from flowyml.remote_orchestrator import SubmitOptions
+
+    bare = SubmitOptions.from_kwargs({})
+    assert (bare.fail_fast, bare.use_cache, bare.resume_from, bare.echo_logs) == (
+        True,
+        True,
+        None,
+        True,
+    )
+    stack = StackConfig(backend="docker", cache=False, fail_fast=False)
+    given = SubmitOptions.from_kwargs({"stack": stack, "resume_from": "r1", "echo_logs": False})
+    assert (given.fail_fast, given.use_cache, given.resume_from, given.echo_logs) == (
+        False,
+        False,
+        "r1",
+        False,
+    )
+    assert SubmitOptions.from_kwargs({"stack": stack, "fail_fast": True}).fail_fast

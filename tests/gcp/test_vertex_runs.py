@@ -39,6 +39,16 @@ def test_pipeline_run_reports_the_failing_step(vertex_project):
     assert run.outputs["n"] == 3
 
 
+def test_resume_reuses_the_groups_a_failed_run_completed(vertex_project):
+    from flowyml.references import load_reference
+
+    failing = load_reference(f"{vertex_project / 'pipelines.py'}:failing")
+    first = failing.run("vertex", echo_logs=False)
+    resumed = failing.run("vertex", echo_logs=False, resume=first.run_id)
+    assert resumed.step_results["start"].cached  # reused from the failed run, no job
+    assert "bad input 3" in resumed.step_results["explode"].error  # ran again
+
+
 def test_stop_run_cancels_the_running_job(orchestrator, vertex_project, fake_vertex):
     submission = submit(orchestrator, vertex_project, "sleeping", "stop-1")
     job_name = wait_for(lambda: submission.group_job_ids.get("sleepy"), 60, "the sleepy job")

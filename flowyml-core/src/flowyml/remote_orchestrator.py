@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -11,9 +12,49 @@ from pydantic import BaseModel, ConfigDict
 from flowyml.errors import RunNotFoundError
 from flowyml.resources import DockerConfig, ResourceConfig
 from flowyml.results import ExecutionResult, SubmissionResult
+from flowyml.run_listener import RunListener
 from flowyml.status import ExecutionStatus
 
-__all__ = ["RemoteOrchestrator", "RemoteOrchestratorConfig"]
+__all__ = ["RemoteOrchestrator", "RemoteOrchestratorConfig", "SubmitOptions"]
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    """What ``Pipeline.run`` hands a remote orchestrator beyond the seed's arguments.
+
+    Attributes:
+        stack: the stack (artifact store, cache switch...), or ``None`` when called directly.
+        fail_fast: stop the run at the first failure.
+        listener: receives progress events.
+        resume_from: a failed run whose completed steps are reused.
+        echo_logs: print what the steps print.
+    """
+
+    stack: Any = None
+    fail_fast: bool = True
+    listener: RunListener | None = None
+    resume_from: str | None = None
+    echo_logs: bool = True
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> SubmitOptions:
+        """Read the options from ``run_pipeline``'s keyword arguments."""
+        stack = kwargs.get("stack")
+        fail_fast = kwargs.get("fail_fast")
+        if fail_fast is None:
+            fail_fast = stack.fail_fast if stack is not None else True
+        return cls(
+            stack=stack,
+            fail_fast=bool(fail_fast),
+            listener=kwargs.get("listener"),
+            resume_from=kwargs.get("resume_from"),
+            echo_logs=bool(kwargs.get("echo_logs", True)),
+        )
+
+    @property
+    def use_cache(self) -> bool:
+        """Whether cacheable steps may reuse results (the stack's switch; on by default)."""
+        return bool(self.stack.cache) if self.stack is not None else True
 
 
 class RemoteOrchestratorConfig(BaseModel):

@@ -19,7 +19,11 @@ from pydantic import Field, ValidationError
 from flowyml.context import Context
 from flowyml.errors import ConfigError, RunNotFoundError
 from flowyml.orchestrator import Orchestrator
-from flowyml.remote_orchestrator import RemoteOrchestrator, RemoteOrchestratorConfig
+from flowyml.remote_orchestrator import (
+    RemoteOrchestrator,
+    RemoteOrchestratorConfig,
+    SubmitOptions,
+)
 from flowyml.resources import DockerConfig, ResourceConfig
 from flowyml.results import SubmissionResult, WaitTimeoutError
 from flowyml.status import ExecutionStatus
@@ -175,10 +179,7 @@ class DockerOrchestrator(RemoteOrchestrator):
             PipelineDefinitionError: the pipeline cannot be imported by reference.
         """
         project = self._project()
-        stack = kwargs.get("stack")
-        fail_fast = kwargs.get("fail_fast")
-        if fail_fast is None:
-            fail_fast = stack.fail_fast if stack is not None else True
+        submit = SubmitOptions.from_kwargs(kwargs)
         config = self._docker_config(docker_config)
         run_context = Context.coerce(context, pipeline.context)
         pipeline.validate(run_context, inputs)
@@ -223,15 +224,14 @@ class DockerOrchestrator(RemoteOrchestrator):
             default_resources=resources,
             tracker=tracker,
         )
-        use_cache = stack.cache if stack is not None else True
         orchestrator = Orchestrator(
             executor,
             project.run_store,
-            project.cache_store if use_cache else None,
-            project.artifact_store(stack),
-            fail_fast=fail_fast,
+            project.cache_store if submit.use_cache else None,
+            project.artifact_store(submit.stack),
+            fail_fast=submit.fail_fast,
             project_name=project.config.project_name,
-            listener=kwargs.get("listener"),
+            listener=submit.listener,
         )
         submission = SubmissionResult(
             job_id=run_id,
@@ -256,7 +256,7 @@ class DockerOrchestrator(RemoteOrchestrator):
                 pipeline,
                 run_context,
                 dict(inputs or {}),
-                kwargs.get("resume_from"),
+                submit.resume_from,
             ),
             name=f"flowyml-docker-{run_id}",
             daemon=True,

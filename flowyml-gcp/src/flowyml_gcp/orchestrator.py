@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from flowyml.context import Context
 from flowyml.errors import BackendError, ConfigError
 from flowyml.orchestrator import Orchestrator
-from flowyml.remote_orchestrator import RemoteOrchestrator
+from flowyml.remote_orchestrator import RemoteOrchestrator, SubmitOptions
 from flowyml.resources import DockerConfig, ResourceConfig
 from flowyml.results import SubmissionResult, WaitTimeoutError
 from flowyml.status import ExecutionStatus
@@ -166,7 +166,8 @@ class VertexAIOrchestrator(RemoteOrchestrator):
             docker_config: Docker configuration (image, env vars).
             inputs: Input data.
             context: Context variables.
-            **kwargs: ``listener``, ``fail_fast`` and ``stack``, as ``Pipeline.run``
+            **kwargs: ``listener``, ``fail_fast``, ``resume_from``, ``echo_logs`` and
+                ``stack`` (see ``SubmitOptions``), as ``Pipeline.run``
                 passes them; ``echo_logs=False`` keeps job lines off the console.
 
         Returns:
@@ -185,20 +186,15 @@ class VertexAIOrchestrator(RemoteOrchestrator):
         started = time.perf_counter()
         self._require_valid()
         project = open_project()
-        stack = kwargs.get("stack")
-        fail_fast = kwargs.get("fail_fast")
-        if fail_fast is None:
-            fail_fast = stack.fail_fast if stack is not None else True
+        submit = SubmitOptions.from_kwargs(kwargs)
         config = self._docker_config(docker_config)
         run_context = Context.coerce(context, pipeline.context)
         pipeline.validate(run_context, inputs)
-        echo = (
-            (lambda line: print(line, file=sys.stderr)) if kwargs.get("echo_logs", True) else None
-        )
+        echo = (lambda line: print(line, file=sys.stderr)) if submit.echo_logs else None
         state = RunState(run_id, pipeline.name, echo)
         image_uri, pipeline_ref = self._image(pipeline, config, state)
         store = GCSArtifactStore(
-            self.artifact_store_uri(stack),
+            self.artifact_store_uri(submit.stack),
             get_plugin_manager().materializers(),
             endpoint=self.config.storage_endpoint,
             project=self.config.project_id,
@@ -214,15 +210,14 @@ class VertexAIOrchestrator(RemoteOrchestrator):
             env=self.container_env(config),
             default_resources=resources,
         )
-        use_cache = stack.cache if stack is not None else True
         orchestrator = Orchestrator(
             executor,
             project.run_store,
-            project.cache_store if use_cache else None,
+            project.cache_store if submit.use_cache else None,
             store,
-            fail_fast=fail_fast,
+            fail_fast=submit.fail_fast,
             project_name=project.config.project_name,
-            listener=kwargs.get("listener"),
+            listener=submit.listener,
         )
         submission = SubmissionResult(
             job_id=run_id,
@@ -245,7 +240,14 @@ class VertexAIOrchestrator(RemoteOrchestrator):
         state.status = ExecutionStatus.RUNNING
         thread = threading.Thread(
             target=self._execute,
-            args=(state, orchestrator, pipeline, run_context, dict(inputs or {})),
+            args=(
+                state,
+                orchestrator,
+                pipeline,
+                run_context,
+                dict(inputs or {}),
+                submit.resume_from,
+            ),
             name=f"flowyml-vertex-{run_id}",
             daemon=True,
         )
@@ -309,10 +311,11 @@ class VertexAIOrchestrator(RemoteOrchestrator):
         pipeline: Any,
         context: Context,
         inputs: dict[str, Any],
+        resume_from: str | None = None,
     ) -> None:
         status, error = ExecutionStatus.FAILED, None
         try:
-            run = orchestrator.run(pipeline, state.run_id, context, inputs)
+            run = orchestrator.run(pipeline, state.run_id, context, inputs, resume_from=resume_from)
             status, error = run.status, run.error
         except BaseException as exc:  # the state must finish whatever happened
             error = f"{type(exc).__name__}: {exc}"
