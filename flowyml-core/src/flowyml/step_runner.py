@@ -19,6 +19,7 @@ a step failed.
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from flowyml.artifact_store import ArtifactRef, ArtifactStore
@@ -29,6 +30,7 @@ from flowyml.steps import Step
 
 __all__ = [
     "TASK_FORMAT",
+    "main",
     "manifest_key",
     "read_manifest",
     "run_task",
@@ -221,3 +223,35 @@ def run_task(
         for name, uri in result.outputs.items():
             available[name] = Artifact.from_result(name, None, uri)
     return 1 if failed else 0
+
+
+def main(argv: list[str]) -> int:
+    """``flowyml step-runner ARGS``: run one group's task; returns the exit code.
+
+    The same options as the click command of that name (``flowyml step-runner --help``),
+    parsed with argparse so that starting a step costs no click import.
+    """
+    import argparse
+
+    from flowyml.errors import FlowyMLError
+    from flowyml.plugins import get_plugin_manager
+
+    parser = argparse.ArgumentParser(prog="flowyml step-runner")
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--group", required=True)
+    parser.add_argument("--artifact-store", required=True)
+    parser.add_argument("--pipeline")
+    parser.add_argument("--steps")
+    args = parser.parse_args(argv)
+    try:
+        store = get_plugin_manager().artifact_store_for(args.artifact_store)
+        return run_task(
+            store,
+            args.run_id,
+            args.group,
+            pipeline_ref=args.pipeline,
+            steps=args.steps.split(",") if args.steps else None,
+        )
+    except FlowyMLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -27,7 +27,7 @@ from typing import IO, Any, ClassVar
 
 __all__ = ["ForkServer", "serve"]
 
-_PRELOAD = ("flowyml.cli", "flowyml.step_runner", "flowyml.step_execution", "flowyml.plugins")
+_PRELOAD = ("flowyml.step_runner", "flowyml.step_execution", "flowyml.plugins")
 
 
 def _run_child(request: dict[str, Any]) -> None:
@@ -41,11 +41,13 @@ def _run_child(request: dict[str, Any]) -> None:
         os.close(fd)
         os.environ.update(request.get("env", {}))
         sys.path[:0] = [p for p in request.get("path", []) if p not in sys.path]
-        from flowyml.cli import cli
+        from flowyml.step_runner import main as step_runner_main
 
+        args = request["args"]
         try:
-            cli.main(args=request["args"], prog_name="flowyml", standalone_mode=False)
-            code = 0
+            if args[:1] != ["step-runner"]:
+                raise ValueError(f"the fork server runs only step-runner commands, not {args}")
+            code = step_runner_main(args[1:])
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:
