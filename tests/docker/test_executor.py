@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def test_resources_map_to_cpu_memory_shm_and_gpu_requests():
     from flowyml.resources import ResourceConfig
-    from flowyml_docker.executor import container_limits
+    from flowyml_docker.containers import container_limits
 
     limits = container_limits(ResourceConfig(cpu=1.5, memory="256Mi", shm_size="64Mi", gpu=2))
     assert limits["nano_cpus"] == 1_500_000_000

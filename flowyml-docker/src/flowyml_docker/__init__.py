@@ -16,14 +16,15 @@ _EXPORTS = {
     "DockerExecutor": "flowyml_docker.executor",
     "DockerExecutorConfig": "flowyml_docker.executor",
     "DockerOrchestrator": "flowyml_docker.orchestrator",
-    "DockerOrchestratorConfig": "flowyml_docker.orchestrator",
+    "DockerOrchestratorConfig": "flowyml_docker.config",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from flowyml_docker.config import DockerOrchestratorConfig
     from flowyml_docker.executor import DockerExecutor, DockerExecutorConfig
-    from flowyml_docker.orchestrator import DockerOrchestrator, DockerOrchestratorConfig
+    from flowyml_docker.orchestrator import DockerOrchestrator
 
 
 def __getattr__(name: str) -> Any:

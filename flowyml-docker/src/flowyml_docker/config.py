@@ -1,0 +1,48 @@
+"""Settings of the ``docker`` backend."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from flowyml.remote_orchestrator import RemoteOrchestratorConfig
+from flowyml.resources import DockerConfig
+from flowyml_docker.image_builder import DEFAULT_WHEEL_PLATFORMS
+
+__all__ = ["DockerOrchestratorConfig"]
+
+
+class DockerOrchestratorConfig(RemoteOrchestratorConfig):
+    """Settings of the ``docker`` backend (``stacks.NAME.settings`` in flowyml.yaml).
+
+    Attributes:
+        docker_host: the engine URL; default ``DOCKER_HOST`` or the local socket.
+        base_image: the image to build on (``docker.base_image`` of the stack wins when
+            set there); it must have python3 with venv and be on the engine.
+        network_mode: the step containers' network; ``"none"`` cuts them off.
+        build_network_mode: the network of the image build's ``RUN`` steps.
+        max_parallel: how many group containers may run at once.
+        stop_grace_seconds: seconds between SIGTERM and SIGKILL when stopping.
+        mounts: extra bind mounts for every container, ``"HOST:CONTAINER[:ro|rw]"``.
+        project_dir: the folder copied into the image (default: the pipeline module's).
+        distributions: the flowyml distributions installed in the image.
+        python_version: the base image's Python version, for the dependency wheels.
+        wheel_platforms: wheel platform tags the base image accepts.
+        pull_base_image: pull a base image the engine does not have (needs a network).
+        user: ``UID:GID`` of the containers (default: the caller's).
+        docker: image settings used when the stack has no ``docker`` section.
+    """
+
+    docker_host: str | None = None
+    base_image: str | None = None
+    network_mode: str = "none"
+    build_network_mode: str = "none"
+    max_parallel: int = Field(default=2, ge=1, le=256)
+    stop_grace_seconds: float = Field(default=10.0, ge=0)
+    mounts: list[str] = Field(default_factory=list)
+    project_dir: str | None = None
+    distributions: list[str] = Field(default_factory=lambda: ["flowyml-core"])
+    python_version: str = "3.11"
+    wheel_platforms: list[str] = Field(default_factory=lambda: list(DEFAULT_WHEEL_PLATFORMS))
+    pull_base_image: bool = False
+    user: str | None = None
+    docker: DockerConfig | None = None
