@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from flowyml.background_run import start_background_run
 from flowyml.context import Context
 from flowyml.errors import ConfigError, RunNotFoundError
 from flowyml.orchestrator import Orchestrator
@@ -211,42 +212,21 @@ class DockerOrchestrator(RemoteOrchestrator):
         with self._lock:
             self._runs[run_id] = tracker
         tracker.set_status(ExecutionStatus.RUNNING)
-        thread = threading.Thread(
-            target=self._execute,
-            args=(
-                tracker,
-                orchestrator,
-                pipeline,
-                run_context,
-                dict(inputs or {}),
-                submit.resume_from,
-            ),
-            name=f"flowyml-docker-{run_id}",
-            daemon=True,
+        start_background_run(
+            orchestrator,
+            pipeline,
+            run_id,
+            run_context,
+            dict(inputs or {}),
+            resume_from=submit.resume_from,
+            is_cancelled=tracker.is_cancelled,
+            on_finished=lambda status, error: self._finished(tracker, status, error),
+            thread_name=f"flowyml-docker-{run_id}",
         )
-        thread.start()
         return submission.bind(lambda: self.get_run_status(run_id), tracker.wait)
 
-    def _execute(
-        self,
-        tracker: RunTracker,
-        orchestrator: Orchestrator,
-        pipeline: Any,
-        context: Context,
-        inputs: dict[str, Any],
-        resume_from: str | None = None,
-    ) -> None:
-        status, error = ExecutionStatus.FAILED, None
-        try:
-            run = orchestrator.run(
-                pipeline, tracker.run_id, context, inputs, resume_from=resume_from
-            )
-            status, error = run.status, run.error
-        except BaseException as exc:  # the tracker must finish whatever happened
-            error = f"{type(exc).__name__}: {exc}"
-        if tracker.is_cancelled():
-            status, error = ExecutionStatus.CANCELLED, "stopped by stop_run"
-            orchestrator.run_store.finish_run(tracker.run_id, status, error)
+    @staticmethod
+    def _finished(tracker: RunTracker, status: ExecutionStatus, error: str | None) -> None:
         severity = "INFO" if status.is_successful else "ERROR"
         tracker.log(f"run {tracker.run_id} finished: {status.value}", severity=severity)
         tracker.finish(status, error)

@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from flowyml.background_run import start_background_run
 from flowyml.context import Context
 from flowyml.errors import BackendError, ConfigError
 from flowyml.orchestrator import Orchestrator
@@ -238,20 +239,17 @@ class VertexAIOrchestrator(RemoteOrchestrator):
         with self._lock:
             self._runs[run_id] = (state, executor)
         state.status = ExecutionStatus.RUNNING
-        thread = threading.Thread(
-            target=self._execute,
-            args=(
-                state,
-                orchestrator,
-                pipeline,
-                run_context,
-                dict(inputs or {}),
-                submit.resume_from,
-            ),
-            name=f"flowyml-vertex-{run_id}",
-            daemon=True,
+        start_background_run(
+            orchestrator,
+            pipeline,
+            run_id,
+            run_context,
+            dict(inputs or {}),
+            resume_from=submit.resume_from,
+            is_cancelled=state.is_cancelled,
+            on_finished=lambda status, error: self._finished(state, status, error),
+            thread_name=f"flowyml-vertex-{run_id}",
         )
-        thread.start()
         return submission.bind(lambda: self.get_run_status(run_id), state.wait)
 
     def _image(
@@ -304,24 +302,8 @@ class VertexAIOrchestrator(RemoteOrchestrator):
         }
         return reference, source.pipeline_ref
 
-    def _execute(
-        self,
-        state: RunState,
-        orchestrator: Orchestrator,
-        pipeline: Any,
-        context: Context,
-        inputs: dict[str, Any],
-        resume_from: str | None = None,
-    ) -> None:
-        status, error = ExecutionStatus.FAILED, None
-        try:
-            run = orchestrator.run(pipeline, state.run_id, context, inputs, resume_from=resume_from)
-            status, error = run.status, run.error
-        except BaseException as exc:  # the state must finish whatever happened
-            error = f"{type(exc).__name__}: {exc}"
-        if state.is_cancelled():
-            status, error = ExecutionStatus.CANCELLED, "stopped by stop_run"
-            orchestrator.run_store.finish_run(state.run_id, status, error)
+    @staticmethod
+    def _finished(state: RunState, status: ExecutionStatus, error: str | None) -> None:
         severity = "INFO" if status.is_successful else "ERROR"
         state.note(f"run {state.run_id} finished: {status.value}", severity=severity)
         state.finish(status, error)
