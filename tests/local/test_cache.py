@@ -85,3 +85,16 @@ def test_deleted_artifact_is_a_cache_miss_not_an_error(project):
     open_project().artifact_store().delete(first.outputs.uri("a1"))
     second = pipeline.run()
     assert second.success and counts["s1"] == 2 and second.outputs["a1"] == 1
+
+
+def test_a_rebound_module_constant_is_never_served_from_the_cache(project):
+    namespace: dict[str, object] = {"step": step}
+    exec(
+        "THRESH = 0.5\n@step(outputs=['flag'])\ndef judge():\n    return THRESH * 2\n",
+        namespace,
+    )
+    pipeline = Pipeline("rebind", steps=[namespace["judge"]])
+    for i in range(30):
+        namespace["THRESH"] = i + 0.5  # each value a fresh float; the previous one is freed
+        run = pipeline.run()
+        assert run.outputs["flag"] == 2 * i + 1

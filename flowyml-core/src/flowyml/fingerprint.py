@@ -18,6 +18,7 @@ import sysconfig
 import textwrap
 import tokenize
 import types
+import weakref
 from typing import Any
 
 __all__ = ["code_fingerprint", "stable_hash"]
@@ -63,10 +64,6 @@ def _source_of_code(code: types.CodeType) -> str:
     return repr((code.co_code, code.co_consts, code.co_names))
 
 
-def _source_of(func: types.FunctionType) -> str:
-    return _source_of_code(func.__code__)
-
-
 def _constant_repr(value: Any) -> str | None:
     if isinstance(value, _CONSTANT_TYPES):
         return repr(value)
@@ -84,64 +81,107 @@ def _referenced_names(code: types.CodeType) -> frozenset[str]:
     return frozenset(names)
 
 
-_memo: dict[tuple[Any, ...], str] = {}
+_MISSING = object()
 
 
-def _fingerprint(func: types.FunctionType, seen: set[int]) -> str:
-    # Functions made by one factory share a code object; they differ only by what their
-    # closure cells and globals hold, so those objects' identities key the memo (the
-    # function keeps them alive, so the identities cannot be reused while it lives).
-    names = _referenced_names(func.__code__)
-    glob = func.__globals__
-    key = (
-        func.__code__,
-        tuple(id(_cell_value(c)) for c in func.__closure__ or ()),
-        tuple(id(glob.get(n)) for n in sorted(names)),
-    )
-    cached = _memo.get(key)
-    if cached is None:
-        cached = _memo[key] = _compute_fingerprint(func, seen)
-    return cached
+class _Snapshot:
+    """What a fingerprint was computed from, held by identity.
+
+    Holding the objects themselves (not their ``id()``) means an identity can never be
+    reused by another object while the snapshot lives, so ``is`` comparisons are exact.
+    """
+
+    __slots__ = ("attributes", "cells", "names")
+
+    def __init__(self) -> None:
+        self.names: list[tuple[dict[str, Any], str, Any]] = []
+        self.cells: list[tuple[types.CellType, Any]] = []
+        self.attributes: list[tuple[Any, str, Any]] = []
+
+    def still_holds(self) -> bool:
+        for namespace, name, value in self.names:
+            if namespace.get(name, _MISSING) is not value:
+                return False
+        for cell, value in self.cells:
+            if _cell_value(cell) is not value:
+                return False
+        for owner, attribute, value in self.attributes:
+            if getattr(owner, attribute, _MISSING) is not value:
+                return False
+        return True
+
+
+# Function -> (snapshot of everything its fingerprint read, fingerprint). Weak keys: an
+# entry lives exactly as long as its function, and a hit is only taken after checking
+# that every global, closure cell and code object read is still the same object.
+_memo: weakref.WeakKeyDictionary[types.FunctionType, tuple[_Snapshot, str]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _cell_value(cell: types.CellType) -> Any:
     try:
         return cell.cell_contents
-    except ValueError:  # an empty cell
-        return None
+    except ValueError:  # an empty cell (name assigned later)
+        return _MISSING
 
 
-def _compute_fingerprint(func: types.FunctionType, seen: set[int]) -> str:
-    seen.add(id(func))
-    parts: list[str] = [_source_of(func)]
-    closure_names = func.__code__.co_freevars
-    cells = func.__closure__ or ()
+def _compute_fingerprint(
+    func: types.FunctionType, seen: dict[int, str | None], snapshot: _Snapshot
+) -> str:
+    seen[id(func)] = None  # in progress: a recursive reference is cut here
+    code = func.__code__
+    snapshot.attributes.append((func, "__code__", code))
+    parts: list[str] = [_source_of_code(code)]
     dependencies: list[tuple[str, Any]] = []
-    for name, cell in zip(closure_names, cells, strict=False):
-        try:
-            dependencies.append((name, cell.cell_contents))
-        except ValueError:  # an empty cell (name assigned later): nothing to hash yet
-            continue
+    for name, cell in zip(code.co_freevars, func.__closure__ or (), strict=False):
+        value = _cell_value(cell)
+        snapshot.cells.append((cell, value))
+        if value is not _MISSING:
+            dependencies.append((name, value))
     func_globals = func.__globals__
-    for name in sorted(_referenced_names(func.__code__)):
-        if name in func_globals:
-            dependencies.append((name, func_globals[name]))
+    for name in sorted(_referenced_names(code)):
+        value = func_globals.get(name, _MISSING)
+        snapshot.names.append((func_globals, name, value))
+        if value is not _MISSING:
+            dependencies.append((name, value))
     for name, value in dependencies:
         target = getattr(value, "func", value)  # a Step wraps its function in `.func`
+        if target is not value:
+            snapshot.attributes.append((value, "func", target))
         if isinstance(target, types.FunctionType):
-            if id(target) in seen or not _is_user_code(target):
+            if not _is_user_code(target):
                 continue
-            parts.append(f"{name}=fn:{_fingerprint(target, seen)}")
+            if id(target) in seen:
+                nested = seen[id(target)]
+                if nested is None:  # a cycle back to a function being fingerprinted
+                    continue
+            else:
+                nested = _compute_fingerprint(target, seen, snapshot)
+            parts.append(f"{name}=fn:{nested}")
         else:
             const = _constant_repr(value)
             if const is not None:
                 parts.append(f"{name}={const}")
-    return stable_hash(*parts)
+    fingerprint = stable_hash(*parts)
+    seen[id(func)] = fingerprint
+    return fingerprint
 
 
 def code_fingerprint(func: Any) -> str:
-    """The fingerprint of a function, as described in the module docstring."""
+    """The fingerprint of a function, as described in the module docstring.
+
+    Computed once per function and reused while every object it was computed from is
+    still in place: rebinding a global or closure variable the function (or a helper it
+    calls) reads, or swapping its code, makes the next call compute it afresh.
+    """
     target = inspect.unwrap(func)
     if not isinstance(target, types.FunctionType):
         return stable_hash(repr(type(target)), getattr(target, "__qualname__", repr(target)))
-    return _fingerprint(target, set())
+    entry = _memo.get(target)
+    if entry is not None and entry[0].still_holds():
+        return entry[1]
+    snapshot = _Snapshot()
+    fingerprint = _compute_fingerprint(target, {}, snapshot)
+    _memo[target] = (snapshot, fingerprint)
+    return fingerprint

@@ -158,9 +158,13 @@ class Step:
         self.context_params: list[str] = [p.name for p in rest]
         self.required_context: list[str] = [p.name for p in rest if p.default is p.empty]
 
-    @cached_property
+    @property
     def fingerprint(self) -> str:
-        """Hash of the step's code and what it depends on; computed once per process."""
+        """Hash of the step's code and what it depends on.
+
+        Computed once and reused until a global, closure variable or helper the step
+        reads is rebound (see :mod:`flowyml.fingerprint`).
+        """
         return code_fingerprint(self.func)
 
     @cached_property
