@@ -4,11 +4,16 @@ Writes are queued and committed in batches — one transaction per batch, at the
 fraction of a second after they were queued, and always on :meth:`Database.flush` — so a
 run of a thousand steps pays microseconds per recorded event, not a commit each. WAL mode
 with ``synchronous=NORMAL`` keeps readers and concurrent runs from blocking each other.
+
+A write that fails (a violated constraint, a value SQLite cannot store) is logged and
+dropped on its own: the batch is replayed statement by statement so every other write of
+it is kept, and the background writer goes on committing later batches.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import sqlite3
 import threading
 import weakref
@@ -18,6 +23,12 @@ from typing import Any
 
 __all__ = ["Database"]
 
+# A dropped write is reported through logging, not warnings.warn: it happens on the writer
+# thread, where `-W error` would turn the report into an exception that drops the rest of
+# the batch, and the default warning filter would hide every repeat after the first.
+# Without logging configured, Python prints WARNING records on stderr, one line each.
+_log = logging.getLogger(__name__)
+
 _open_databases: weakref.WeakSet[Database] = weakref.WeakSet()
 
 
@@ -25,8 +36,12 @@ _open_databases: weakref.WeakSet[Database] = weakref.WeakSet()
 def _flush_all() -> None:
     """Commit what is queued before the interpreter exits (the flusher is a daemon)."""
     for database in list(_open_databases):
-        if not database._closed:
+        if database._closed:
+            continue
+        try:
             database.flush()
+        except Exception as exc:  # the other databases must still be flushed
+            _log.error("flowyml: could not commit to %s at exit: %s", database.path, exc)
 
 
 _SCHEMA = """
@@ -79,6 +94,24 @@ CREATE INDEX IF NOT EXISTS cache_step ON cache(step);
 
 _FLUSH_INTERVAL = 0.2
 _FLUSH_BATCH = 2000
+_PARAMS_SHOWN = 200  # characters of a dropped write's parameters in its log line
+
+# SQLite result codes that say the database, not the statement, is at fault: a write
+# failing with one is kept for the next flush instead of being dropped as a bad row.
+_DATABASE_ERRORS = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_NOTADB,
+        sqlite3.SQLITE_PROTOCOL,
+        sqlite3.SQLITE_READONLY,
+    }
+)
 
 
 class Database:
@@ -86,6 +119,7 @@ class Database:
 
     Args:
         path: the database file; its directory is created if needed.
+        schema: the ``CREATE ... IF NOT EXISTS`` script run on open.
     """
 
     def __init__(self, path: str | Path, schema: str = _SCHEMA) -> None:
@@ -103,6 +137,7 @@ class Database:
         self._wake = threading.Event()
         self._closed = False
         self._flusher: threading.Thread | None = None
+        self._last_failure = ""
         _open_databases.add(self)
 
     def write(self, sql: str, params: tuple[Any, ...]) -> None:
@@ -127,34 +162,105 @@ class Database:
         while not self._closed:
             self._wake.wait(_FLUSH_INTERVAL)
             self._wake.clear()
-            self.flush()
+            try:
+                self.flush()
+            except BaseException as exc:
+                # flush() put the batch back, so the next round retries it. Nothing above
+                # this loop could act on the exception, and a dead writer would silently
+                # lose every later write of the process.
+                self._report_failure(f"could not commit to {self.path}; retrying", exc)
+
+    def _report_failure(self, what: str, exc: BaseException) -> None:
+        message = f"{what}: {type(exc).__name__}: {exc}"
+        if message != self._last_failure:  # a database that stays broken logs once, not 5/s
+            self._last_failure = message
+            _log.error("flowyml: %s", message)
 
     def flush(self) -> None:
-        """Commit every queued write now, in one transaction."""
+        """Commit every queued write now, in one transaction.
+
+        A write that fails on its own is logged and dropped; the others are committed.
+
+        Raises:
+            sqlite3.Error: the transaction itself failed (database locked past the
+                timeout, disk full...); the queued writes are kept for the next flush.
+        """
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        # Taking the batch under the connection lock commits batches in the order they were
+        # queued, even when several threads flush at once.
+        if self._closed:
+            return  # close() committed the queue; the connection is gone
         with self._pending_lock:
             batch, self._pending = self._pending, []
         if not batch:
             return
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._begin()
             try:
-                run: list[tuple[Any, ...]] = []
-                current_sql = batch[0][0]
-                for sql, params in batch:
-                    if sql != current_sql:
-                        self._conn.executemany(current_sql, run)
-                        run, current_sql = [], sql
-                    run.append(params)
-                self._conn.executemany(current_sql, run)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+                self._execute_runs(batch)
+            except Exception:
+                # One bad row aborts its executemany, and which rows before it were applied
+                # is unknown: start over, one statement at a time, in a new transaction.
+                self._rollback()
+                self._begin()
+                self._execute_each(batch)
             self._conn.execute("COMMIT")
+        except BaseException:
+            with self._pending_lock:
+                self._pending[:0] = batch
+            self._rollback()
+            raise
+        self._last_failure = ""
+
+    def _begin(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def _rollback(self) -> None:
+        # Some errors (disk full, I/O) already rolled the transaction back.
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def _execute_runs(self, batch: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """The fast path: one executemany per run of consecutive writes of equal SQL."""
+        run: list[tuple[Any, ...]] = []
+        current_sql = batch[0][0]
+        for sql, params in batch:
+            if sql != current_sql:
+                self._conn.executemany(current_sql, run)
+                run, current_sql = [], sql
+            run.append(params)
+        self._conn.executemany(current_sql, run)
+
+    def _execute_each(self, batch: list[tuple[str, tuple[Any, ...]]]) -> None:
+        for sql, params in batch:
+            try:
+                self._conn.execute(sql, params)
+            except Exception as exc:
+                code = getattr(exc, "sqlite_errorcode", None)  # only errors SQLite reported
+                if not self._conn.in_transaction or (
+                    code is not None and (code & 0xFF) in _DATABASE_ERRORS
+                ):
+                    raise  # the database is at fault, not this row: keep the batch
+                # SQLite undid the failed statement alone; the rest of the batch is kept.
+                shown = repr(params)
+                if len(shown) > _PARAMS_SHOWN:
+                    shown = shown[:_PARAMS_SHOWN] + "...)"
+                _log.warning(
+                    "flowyml: dropped a write to %s that failed (%s: %s): %s with %s",
+                    self.path,
+                    type(exc).__name__,
+                    str(exc).replace("\n", " "),
+                    sql,
+                    shown,
+                )
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read query after committing queued writes (reads see every write)."""
-        self.flush()
         with self._lock:
+            self._flush_locked()
             return self._conn.execute(sql, tuple(params)).fetchall()
 
     def close(self) -> None:

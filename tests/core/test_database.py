@@ -1,0 +1,82 @@
+"""The batched SQLite writer (flowyml/database.py)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flowyml.database import Database
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS items (name TEXT PRIMARY KEY, value INTEGER);"
+_INSERT = "INSERT INTO items (name, value) VALUES (?, ?)"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(tmp_path / "items.db", _SCHEMA)
+    yield database
+    database.close()
+
+
+def _committed(path: Path) -> set[str]:
+    """The rows another connection sees: only what was committed."""
+    with sqlite3.connect(path) as other:
+        return {row[0] for row in other.execute("SELECT name FROM items")}
+
+
+def _wait_for(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def test_a_row_violating_a_constraint_is_dropped_and_its_batch_kept(db, caplog):
+    db.write(_INSERT, ("a", 1))
+    db.write(_INSERT, ("a", 2))  # duplicate primary key
+    db.write(_INSERT, ("b", 3))
+    with caplog.at_level(logging.WARNING, logger="flowyml.database"):
+        db.flush()
+    assert _committed(db.path) == {"a", "b"}
+    assert db.query("SELECT value FROM items WHERE name='a'") == [(1,)]
+    [record] = caplog.records
+    assert "UNIQUE constraint failed" in record.getMessage()
+    assert _INSERT in record.getMessage() and "\n" not in record.getMessage()
+
+
+def test_a_parameter_sqlite_cannot_bind_is_dropped_and_its_batch_kept(db, caplog):
+    db.write(_INSERT, ("a", 1))
+    db.write(_INSERT, ("bad", object()))
+    db.write(_INSERT, ("huge", 2**70))
+    db.write("UPDATE items SET value=? WHERE name=?", (5, "a"))
+    with caplog.at_level(logging.WARNING, logger="flowyml.database"):
+        db.flush()
+    assert db.query("SELECT name, value FROM items") == [("a", 5)]
+    assert len(caplog.records) == 2
+
+
+def test_a_flush_from_another_thread_keeps_the_good_rows(db):
+    db.write(_INSERT, ("a", 1))
+    db.write(_INSERT, ("a", 1))
+    db.write(_INSERT, ("b", 2))
+    worker = threading.Thread(target=db.flush)
+    worker.start()
+    worker.join()
+    assert _committed(db.path) == {"a", "b"}
+
+
+def test_the_background_writer_keeps_committing_after_a_failed_row(db):
+    db.write(_INSERT, ("a", 1))
+    db.write(_INSERT, ("a", 1))
+    db.write(_INSERT, ("b", 2))
+    assert _wait_for(lambda: _committed(db.path) == {"a", "b"})
+    db.write(_INSERT, ("c", 3))
+    assert _wait_for(lambda: "c" in _committed(db.path))
