@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
-from flowyml.errors import FlowyMLError
+from flowyml.errors import FlowyMLError, RunInterrupted
 
 __all__ = ["cli"]
 
@@ -72,7 +72,7 @@ def run(
     quiet: bool,
 ) -> None:
     """Run the pipeline in TARGET (FILE[:ATTR])."""
-    from flowyml.progress import ProgressDisplay, format_duration, render_table
+    from flowyml.progress import ProgressDisplay
     from flowyml.run_listener import RunListener
 
     try:
@@ -88,6 +88,24 @@ def run(
         )
     except FlowyMLError as exc:
         _fail(str(exc))
+    except RunInterrupted as exc:
+        if exc.run is not None:
+            _echo_summary(exc.run)
+            click.echo(f"{exc.run.error}; details: flowyml runs show {exc.run.run_id}", err=True)
+        else:
+            click.echo(f"run {exc}", err=True)
+        sys.exit(exc.exit_code)
+    _echo_summary(result)
+    if not result.success:
+        click.echo(f"details: flowyml runs show {result.run_id}", err=True)
+        sys.exit(1)
+    _echo_final_outputs(pipeline, result)
+
+
+def _echo_summary(result: Any) -> None:
+    """The table of steps and the one-line outcome of a run."""
+    from flowyml.progress import format_duration, render_table
+
     rows = [
         [
             name,
@@ -104,10 +122,6 @@ def run(
         f"\nrun {result.run_id} {result.status.value} in {format_duration(result.duration_seconds)}"
         f" ({len(result.step_results)} steps)"
     )
-    if not result.success:
-        click.echo(f"details: flowyml runs show {result.run_id}", err=True)
-        sys.exit(1)
-    _echo_final_outputs(pipeline, result)
 
 
 def _echo_final_outputs(pipeline: Any, result: Any) -> None:

@@ -7,6 +7,8 @@ field, the file or the plugin.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ArtifactError",
     "BackendError",
@@ -16,6 +18,7 @@ __all__ = [
     "MaterializationError",
     "PipelineDefinitionError",
     "PluginError",
+    "RunInterrupted",
     "RunNotFoundError",
     "StepExecutionError",
     "StepTimeoutError",
@@ -64,3 +67,28 @@ class CacheError(FlowyMLError):
 
 class RunNotFoundError(FlowyMLError):
     """No run with the given id exists in the run store."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The process that owns a run received SIGINT (Ctrl-C), SIGTERM or SIGHUP.
+
+    A ``KeyboardInterrupt`` so that code catching ``Exception`` lets it through. Raised
+    after the run was stopped and recorded as cancelled; ``run`` holds what happened
+    (a :class:`~flowyml.pipeline_run.PipelineRun`) once the orchestrator attached it.
+
+    Attributes:
+        signum: the signal's number.
+        run: the cancelled run, or ``None``.
+    """
+
+    def __init__(self, signum: int, run: Any = None) -> None:
+        import signal
+
+        self.signum = signum
+        self.run = run
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+    @property
+    def exit_code(self) -> int:
+        """The conventional exit code of a process ended by this signal (128 + number)."""
+        return 128 + self.signum

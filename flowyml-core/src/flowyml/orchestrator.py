@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flowyml.artifact_store import ArtifactStore
 from flowyml.artifact_value import Artifact
 from flowyml.cache import CacheStore
 from flowyml.context import Context
-from flowyml.errors import RunNotFoundError
+from flowyml.errors import RunInterrupted, RunNotFoundError
 from flowyml.executor import Executor, result_artifacts
 from flowyml.grouping import StepGroup, group_steps
 from flowyml.log_capture import routing_installed
@@ -20,10 +22,12 @@ from flowyml.results import ExecutionResult
 from flowyml.run_listener import RunListener
 from flowyml.run_store import RunStore
 from flowyml.status import ExecutionStatus
-from flowyml.step_execution import value_fingerprint
+from flowyml.step_execution import step_key, value_fingerprint
+from flowyml.step_threads import StepThreads
 
 if TYPE_CHECKING:
     from flowyml.pipeline import Pipeline
+    from flowyml.steps import Step
 
 __all__ = ["Orchestrator"]
 
@@ -88,6 +92,7 @@ class Orchestrator:
         state = _RunState(groups, artifacts)
         status = ExecutionStatus.FAILED
         error: str | None = None
+        interrupted: KeyboardInterrupt | None = None
         try:
             with routing_installed():
                 self._schedule(state, run_id, context, restored)
@@ -95,8 +100,11 @@ class Orchestrator:
             if state.failed:
                 first = state.failed[0]
                 error = f"step '{first}' failed: {state.results[first].error}"
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+            status = ExecutionStatus.CANCELLED
+            error = self._cancel_running(state, run_id, exc)
         except BaseException as exc:
-            status = ExecutionStatus.CANCELLED if isinstance(exc, KeyboardInterrupt) else status
             error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
@@ -105,7 +113,7 @@ class Orchestrator:
             self.run_store.finish_run(run_id, status, error)
             self.listener.run_finished(run_id, status.value)
         not_run = [name for name in dag.order if name not in state.results]
-        return PipelineRun(
+        run = PipelineRun(
             run_id=run_id,
             pipeline_name=pipeline.name,
             backend=self.executor.name,
@@ -116,6 +124,38 @@ class Orchestrator:
             duration_seconds=time.perf_counter() - started,
             error=error,
         )
+        if interrupted is not None:
+            if isinstance(interrupted, RunInterrupted):
+                interrupted.run = run
+                raise interrupted
+            raise RunInterrupted(signal.SIGINT, run) from interrupted
+        return run
+
+    def _cancel_running(self, state: _RunState, run_id: str, exc: KeyboardInterrupt) -> str:
+        """Record every step still running as cancelled; returns the run's error line."""
+        why = str(exc) if isinstance(exc, RunInterrupted) else "interrupted by SIGINT"
+        note = ""
+        if self.executor.passes_by_reference and state.running:
+            note = (
+                "; steps running in this process cannot be killed, so they were abandoned "
+                "and the process does not wait for them"
+            )
+        now = time.time()
+        for name, since in list(state.running.items()):
+            result = ExecutionResult(
+                step_name=name,
+                success=False,
+                cancelled=True,
+                error=f"cancelled: the run was {why}{note}",
+                duration_seconds=now - since,
+                started_at=datetime.fromtimestamp(since, UTC),
+                finished_at=datetime.fromtimestamp(now, UTC),
+            )
+            state.results[name] = result
+            self.run_store.step_finished(run_id, result)
+            self.listener.step_finished(result)
+        state.running.clear()
+        return f"run {why}{note}"
 
     # -- resume ----------------------------------------------------------------------
     def _restore(self, pipeline_name: str, run_id: str) -> dict[str, ExecutionResult]:
@@ -153,25 +193,25 @@ class Orchestrator:
         restored: dict[str, ExecutionResult],
     ) -> None:
         max_workers = max(1, self.executor.max_workers)
-        pool: ThreadPoolExecutor | None = None
+        pool: StepThreads | None = None
         in_flight: dict[Future[list[ExecutionResult]], StepGroup] = {}
         ready = deque(g for g in state.groups if not g.upstream)
         try:
             while ready or in_flight:
                 while ready and len(in_flight) < max_workers and not state.stopped:
                     group = ready.popleft()
-                    reused = self._reuse(group, restored)
+                    reused = self._reuse(group, restored, state, context)
                     if reused is not None:
-                        self._complete(state, group, reused, run_id, ready)
+                        self._complete(state, group, reused, run_id, ready, context)
                         continue
-                    self._announce(group, run_id)
+                    self._announce(group, run_id, state)
                     if not in_flight and not ready:
                         # The only runnable group: run it here, sparing a thread hand-off.
                         results = self._dispatch(group, state, run_id, context)
-                        self._complete(state, group, results, run_id, ready)
+                        self._complete(state, group, results, run_id, ready, context)
                         continue
                     if pool is None:
-                        pool = ThreadPoolExecutor(max_workers, thread_name_prefix="flowyml-step")
+                        pool = StepThreads(max_workers, "flowyml-step")
                     future = pool.submit(self._dispatch, group, state, run_id, context)
                     in_flight[future] = group
                 if not in_flight:
@@ -181,25 +221,61 @@ class Orchestrator:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
                     group = in_flight.pop(future)
-                    self._complete(state, group, future.result(), run_id, ready)
+                    self._complete(state, group, future.result(), run_id, ready, context)
         except BaseException:
             # Ctrl-C or a crash of the scheduler: steps running elsewhere must not outlive
-            # the run, and the pool below would otherwise wait for them to finish.
+            # the run; steps running on this process's threads are abandoned.
             self.executor.cancel()
             raise
         finally:
             if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+                pool.shutdown()
 
     def _reuse(
-        self, group: StepGroup, restored: dict[str, ExecutionResult]
+        self,
+        group: StepGroup,
+        restored: dict[str, ExecutionResult],
+        state: _RunState,
+        context: Context,
     ) -> list[ExecutionResult] | None:
-        if restored and all(s.name in restored for s in group.steps):
-            return [restored[s.name] for s in group.steps]
-        return None
+        """The restored results of a group whose every step would run exactly as recorded.
 
-    def _announce(self, group: StepGroup, run_id: str) -> None:
+        A completed step of the resumed run is reused only when its cache key, computed
+        now from its code, parameters and inputs, equals the key recorded then; otherwise
+        the group runs again, so a resumed run never mixes old outputs with new work.
+        """
+        if not restored:
+            return None
+        fingerprints: dict[str, Artifact] = {}
+        results: list[ExecutionResult] = []
+        for member in group.steps:
+            prior = restored.get(member.name)
+            if prior is None or prior.cache_key is None:
+                return None
+            inputs: dict[str, Artifact] = {}
+            for name in member.inputs:
+                found = fingerprints.get(name) or state.artifacts.get(name)
+                if found is None:
+                    return None
+                inputs[name] = found
+            if self._key_of(member, inputs, context) != prior.cache_key:
+                return None
+            if not member.cache:
+                # Outputs of an uncacheable step are identified by content, as in a run.
+                prior = prior.model_copy(update={"cache_key": None})
+            fingerprints.update(result_artifacts(member, prior))
+            results.append(prior)
+        return results
+
+    @staticmethod
+    def _key_of(member: Step, inputs: dict[str, Artifact], context: Context) -> str:
+        params = context.for_step(member.name)
+        own = {k: params[k] for k in member.context_params if k in params}
+        return step_key(member, inputs, own)
+
+    def _announce(self, group: StepGroup, run_id: str, state: _RunState) -> None:
         now = time.time()
+        state.running.update((s.name, now) for s in group.steps)
         for member in group.steps:
             self.run_store.step_started(run_id, member.name, now)
             self.listener.step_started(member.name)
@@ -245,16 +321,50 @@ class Orchestrator:
         results: list[ExecutionResult],
         run_id: str,
         ready: deque[StepGroup],
+        context: Context,
+    ) -> None:
+        """Record a finished group and release its children.
+
+        Groups blocked by a failure upstream are completed here too, with no results;
+        a work list rather than recursion, so a long chain below a failure cannot exhaust
+        the stack.
+        """
+        pending: list[tuple[StepGroup, list[ExecutionResult]]] = [(group, results)]
+        while pending:
+            done, done_results = pending.pop()
+            self._record(state, done, done_results, run_id, context)
+            for child in state.children[done.name]:
+                state.waiting[child] -= 1
+                if done.name in state.blocked:
+                    state.blocked.add(child)
+                if state.waiting[child] == 0 and child not in state.blocked:
+                    ready.append(state.by_name[child])
+                elif state.waiting[child] == 0:
+                    # Blocked by a failure upstream: never runs; its children are blocked too.
+                    pending.append((state.by_name[child], []))
+
+    def _record(
+        self,
+        state: _RunState,
+        group: StepGroup,
+        results: list[ExecutionResult],
+        run_id: str,
+        context: Context,
     ) -> None:
         failed = False
         by_name = {s.name: s for s in group.steps}
         for result in results:
             member = by_name[result.step_name]
+            state.running.pop(result.step_name, None)
             state.results[result.step_name] = result
             refs = {
                 name: {"uri": uri, "digest": "", "size": 0} for name, uri in result.outputs.items()
             }
-            self.run_store.step_finished(run_id, result, refs, result.cache_key)
+            key = result.cache_key
+            if key is None and result.success and not result.skipped:
+                # Uncacheable steps get a key too: a resumed run compares it (see _reuse).
+                key = self._resume_key(member, state, context)
+            self.run_store.step_finished(run_id, result, refs, key)
             self.listener.step_finished(result)
             if not result.success:
                 failed = True
@@ -268,21 +378,20 @@ class Orchestrator:
                 state.results[result.step_name] = result.model_copy(
                     update={"success": False, "error": f"{type(exc).__name__}: {exc}"}
                 )
+        for member in group.steps:
+            state.running.pop(member.name, None)
         if len(results) < len(group.steps):
             failed = True
         if failed:
             state.blocked.add(group.name)
             if self.fail_fast:
                 state.stopped = True
-        for child in state.children[group.name]:
-            state.waiting[child] -= 1
-            if group.name in state.blocked:
-                state.blocked.add(child)
-            if state.waiting[child] == 0 and child not in state.blocked:
-                ready.append(state.by_name[child])
-            elif state.waiting[child] == 0:
-                # Blocked by a failure upstream: never runs; its own children are blocked too.
-                self._complete(state, state.by_name[child], [], run_id, ready)
+
+    def _resume_key(self, member: Step, state: _RunState, context: Context) -> str | None:
+        inputs = {name: state.artifacts[name] for name in member.inputs if name in state.artifacts}
+        if len(inputs) < len(member.inputs):
+            return None
+        return self._key_of(member, inputs, context)
 
 
 def _skipped(step_name: str) -> ExecutionResult:
@@ -304,4 +413,5 @@ class _RunState:
         self.results: dict[str, ExecutionResult] = {}
         self.failed: list[str] = []
         self.blocked: set[str] = set()
+        self.running: dict[str, float] = {}  # step dispatched, not finished -> when (epoch)
         self.stopped = False

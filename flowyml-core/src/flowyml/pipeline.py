@@ -168,12 +168,15 @@ class Pipeline:
             ConfigError: the configuration or backend settings are invalid.
             PluginError: the backend is unknown or its plugin is broken.
             RunNotFoundError: ``resume`` names no run.
+            RunInterrupted: SIGINT (Ctrl-C), SIGTERM or SIGHUP stopped the run; it was
+                recorded as cancelled and its ``run`` attribute holds what happened.
         """
         if os.environ.get(STEP_RUNNER_ENV):
             raise PipelineDefinitionError(
                 f"pipeline '{self.name}'.run() was called while the step runner imported the "
                 'pipeline\'s module; guard the call with `if __name__ == "__main__":`'
             )
+        from flowyml.interrupts import interrupts_stop_runs
         from flowyml.orchestrator import Orchestrator
         from flowyml.plugins import get_plugin_manager
         from flowyml.project import open_project
@@ -194,35 +197,38 @@ class Pipeline:
             prefix = f"stacks.{stack_name}.settings" if stack_name in project.config.stacks else ""
             raise ConfigError(format_settings_error(exc, source, prefix, info.name)) from None
         run_id = run_id or new_run_id()
-        if isinstance(instance, RemoteOrchestrator):
-            from flowyml.remote_run import run_remote
+        with interrupts_stop_runs():
+            if isinstance(instance, RemoteOrchestrator):
+                from flowyml.remote_run import run_remote
 
-            if resume:
-                open_project().run_store.get_run(resume)  # an unknown id fails here, clearly
-            return run_remote(
-                self,
+                if resume:
+                    project.run_store.get_run(resume)  # an unknown id fails here, clearly
+                return run_remote(
+                    self,
+                    instance,
+                    stack,
+                    run_id,
+                    run_context,
+                    inputs,
+                    listener,
+                    fail_fast,
+                    resume,
+                    echo_logs,
+                )
+            orchestrator = Orchestrator(
                 instance,
-                stack,
-                run_id,
-                run_context,
-                inputs,
-                listener,
-                fail_fast,
-                resume,
-                echo_logs,
+                project.run_store,
+                project.cache_store if stack.cache else None,
+                project.artifact_store(stack),
+                fail_fast=stack.fail_fast if fail_fast is None else fail_fast,
+                project_name=project.config.project_name,
+                listener=listener,
             )
-        orchestrator = Orchestrator(
-            instance,
-            project.run_store,
-            project.cache_store if stack.cache else None,
-            project.artifact_store(stack),
-            fail_fast=stack.fail_fast if fail_fast is None else fail_fast,
-            project_name=project.config.project_name,
-            listener=listener,
-        )
-        if hasattr(instance, "echo_logs"):
-            instance.echo_logs = echo_logs
-        return orchestrator.run(self, run_id, run_context, dict(inputs or {}), resume_from=resume)
+            if hasattr(instance, "echo_logs"):
+                instance.echo_logs = echo_logs
+            return orchestrator.run(
+                self, run_id, run_context, dict(inputs or {}), resume_from=resume
+            )
 
     def __repr__(self) -> str:
         return f"Pipeline({self.name!r}, steps={[s.name for s in self.steps]})"

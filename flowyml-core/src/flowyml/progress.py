@@ -12,7 +12,7 @@ from flowyml.run_listener import RunListener
 
 __all__ = ["ProgressDisplay", "format_duration", "render_table"]
 
-_SYMBOLS = {"success": "✓", "cached": "↺", "skipped": "-", "failed": "✗"}
+_SYMBOLS = {"success": "✓", "cached": "↺", "skipped": "-", "failed": "✗", "cancelled": "⊘"}
 
 
 def format_duration(seconds: float | None) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from flowyml.artifact_value import Artifact
+from flowyml.errors import RunInterrupted
 from flowyml.pipeline_run import PipelineRun
 from flowyml.status import ExecutionStatus
 
@@ -53,11 +55,12 @@ def run_remote(
         echo_logs=echo_logs,
         stack=stack,
     )
+    interrupted: KeyboardInterrupt | None = None
     try:
         status = submission.wait()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         orchestrator.stop_run(submission.job_id, graceful=False)
-        raise
+        interrupted, status = exc, ExecutionStatus.CANCELLED
     results = orchestrator.step_results(submission.job_id)
     artifacts: dict[str, Artifact] = {}
     for item in pipeline.steps:
@@ -74,7 +77,7 @@ def run_remote(
         error = f"{orchestrator.name} job {submission.job_id} ended {status.value}"
     if status.is_successful and failed:
         status = ExecutionStatus.FAILED
-    return PipelineRun(
+    run = PipelineRun(
         run_id=run_id,
         pipeline_name=pipeline.name,
         backend=orchestrator.name,
@@ -85,3 +88,10 @@ def run_remote(
         duration_seconds=time.perf_counter() - started,
         error=error,
     )
+    if interrupted is not None:
+        run.error = f"run {interrupted or 'interrupted by SIGINT'}"
+        if isinstance(interrupted, RunInterrupted):
+            interrupted.run = run
+            raise interrupted
+        raise RunInterrupted(signal.SIGINT, run) from interrupted
+    return run

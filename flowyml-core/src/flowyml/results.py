@@ -39,6 +39,7 @@ class ExecutionResult(BaseModel):
         exit_code: the exit code of the process that ran the step, when isolated.
         logs: the step's captured stdout and stderr.
         cache_key: the cache key the execution was looked up and recorded under.
+        cancelled: the step was stopped because its run was interrupted or stopped.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -59,6 +60,7 @@ class ExecutionResult(BaseModel):
     exit_code: int | None = None
     logs: str = ""
     cache_key: str | None = None
+    cancelled: bool = False
 
     def load_output(self, name: str | None = None) -> Any:
         """The output value, read from the artifact store when the result carries no value.
@@ -79,7 +81,7 @@ class ExecutionResult(BaseModel):
     def status(self) -> ExecutionStatus:
         """The status this result stands for."""
         if not self.success:
-            return ExecutionStatus.FAILED
+            return ExecutionStatus.CANCELLED if self.cancelled else ExecutionStatus.FAILED
         if self.skipped:
             return ExecutionStatus.SKIPPED
         if self.cached:

@@ -22,11 +22,18 @@ from flowyml.artifact_value import Artifact
 from flowyml.cache import CacheStore, cache_key
 from flowyml.errors import ArtifactError, MaterializationError, StepExecutionError, StepTimeoutError
 from flowyml.fingerprint import stable_hash
+from flowyml.interrupts import user_interrupted
 from flowyml.log_capture import StepLog, capture_step_output
 from flowyml.results import ExecutionResult
 from flowyml.steps import Step
 
-__all__ = ["execute_step_in_process", "lookup_cache", "split_outputs", "value_fingerprint"]
+__all__ = [
+    "execute_step_in_process",
+    "lookup_cache",
+    "split_outputs",
+    "step_key",
+    "value_fingerprint",
+]
 
 
 _VARARGS = "\x00varargs:"  # prefix of inputs passed positionally to *args
@@ -48,6 +55,15 @@ def value_fingerprint(value: Any) -> str:
             return f"volatile:{id(value)}"
 
 
+def step_key(step: Step, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> str:
+    """The cache key of ``step`` run on ``inputs`` with ``params`` (its own parameters).
+
+    Also what a resumed run compares to decide whether a completed step can be reused.
+    """
+    fingerprints = [value_fingerprint(inputs[name]) for name in step.inputs]
+    return cache_key(step.fingerprint, step.cache_version, dict(params), fingerprints)
+
+
 def lookup_cache(
     step: Step,
     inputs: Mapping[str, Any],
@@ -59,8 +75,7 @@ def lookup_cache(
     artifacts all still exist, output name -> URI."""
     if not step.cache or cache_store is None or artifact_store is None:
         return None, None
-    fingerprints = [value_fingerprint(inputs[name]) for name in step.inputs]
-    key = cache_key(step.fingerprint, step.cache_version, dict(params), fingerprints)
+    key = step_key(step, inputs, params)
     hit = cache_store.lookup(key, step.name)
     if hit is None or not all(artifact_store.exists(ref["uri"]) for ref in hit.values()):
         return key, None
@@ -132,6 +147,15 @@ def _call_with_timeout(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+def _exit_error(step: Step, exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return (
+            f"step '{step.name}' called sys.exit({exc.code!r}); a step ends by returning or "
+            "raising, so the run counts it as failed"
+        )
+    return f"step '{step.name}' raised KeyboardInterrupt itself (not a Ctrl-C of the run)"
 
 
 def execute_step_in_process(
@@ -223,6 +247,17 @@ def execute_step_in_process(
         except StepTimeoutError as exc:
             return finish(
                 success=False, error=str(exc), retries=attempt, logs=log.getvalue(), traceback=None
+            )
+        except (SystemExit, KeyboardInterrupt) as exc:
+            if isinstance(exc, KeyboardInterrupt) and user_interrupted():
+                raise  # the user's Ctrl-C (or SIGTERM): it stops the run, not just this step
+            # Raised by the step's own code: the step fails; the caller keeps running.
+            return finish(
+                success=False,
+                error=_exit_error(step, exc),
+                traceback=tb.format_exc(),
+                retries=attempt,
+                logs=log.getvalue(),
             )
         except Exception as exc:
             if step.retry.should_retry(exc, attempt):

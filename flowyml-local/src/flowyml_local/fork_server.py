@@ -11,6 +11,8 @@ status. Each step still runs in a process of its own that no other step ran in.
 Protocol, one JSON object per line. Client to server on stdin:
 ``{"id": N, "args": [...], "env": {...}, "log": PATH}``. Server to client on stdout:
 ``{"id": N, "pid": PID}`` once forked, ``{"id": N, "status": WAITSTATUS}`` when it ended.
+When stdin closes (the client exited, or was killed) the server kills the children still
+running and exits once they are reaped: no step outlives the process that owns its run.
 """
 
 from __future__ import annotations
@@ -87,6 +89,9 @@ def serve() -> None:
             if not data:
                 open_input = False
                 selector.unregister(0)
+                # The client closed its end: it exited, normally (nothing runs any more)
+                # or killed, when its steps must not run on as orphans.
+                _kill_groups(children)
             buffered += data
             *lines, buffered = buffered.split(b"\n")
             for line in lines:
@@ -96,14 +101,35 @@ def serve() -> None:
                     selector.close()
                     _run_child(request)
                 children[pid] = request["id"]
-                out.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
+                open_input = _answer(out, {"id": request["id"], "pid": pid}, children)
         while children:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 break
             request_id = children.pop(pid, None)
-            if request_id is not None:
-                out.write(json.dumps({"id": request_id, "status": status}) + "\n")
+            if request_id is not None and open_input:
+                open_input = _answer(out, {"id": request_id, "status": status}, children)
+
+
+def _answer(out: IO[str], message: dict[str, int], children: dict[int, int]) -> bool:
+    """Send one answer; False when the client is gone (its children are then killed)."""
+    try:
+        out.write(json.dumps(message) + "\n")
+        return True
+    except BrokenPipeError:
+        _kill_groups(children)
+        return False
+
+
+def _kill_groups(children: dict[int, int]) -> None:
+    """SIGKILL the process group of every child still running (each is a session leader)."""
+    import signal
+
+    for pid in children:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:  # it ended on its own meanwhile
+            continue
 
 
 class ForkServer:
@@ -183,7 +209,7 @@ class ForkServer:
         return pid_future.result(timeout=60), status_future
 
     def close(self) -> None:
-        """Stop the server (children already running finish on their own)."""
+        """Stop the server; children still running are killed with it."""
         with self._lock:
             if self._process is not None and self._process.poll() is None:
                 assert self._process.stdin is not None

@@ -1,0 +1,78 @@
+"""Daemon worker threads that run step groups for the orchestrator.
+
+``concurrent.futures.ThreadPoolExecutor`` joins its workers when the interpreter exits,
+so one in-process step that never returns would keep an interrupted run's process alive
+until it finished. These workers are daemon threads: an interrupted run records what
+happened and its process exits at once, abandoning any step still running here (a
+thread cannot be killed).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+__all__ = ["StepThreads"]
+
+T = TypeVar("T")
+
+_Job = tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]
+
+
+class StepThreads:
+    """A pool of up to ``size`` daemon threads, started as work arrives and reused.
+
+    Args:
+        size: the most threads that run at once.
+        name: prefix of the threads' names.
+    """
+
+    def __init__(self, size: int, name: str) -> None:
+        self._size = max(1, size)
+        self._name = name
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Run ``fn(*args)`` on a worker; its outcome (value or exception) lands in the
+        returned future."""
+        future: Future[T] = Future()
+        with self._lock:
+            # The idle count is a hint: with every thread busy, the job waits in the queue.
+            start = False
+            if self._idle > 0:
+                self._idle -= 1
+            elif self._threads < self._size:
+                self._threads += 1
+                start = True
+        self._jobs.put((future, fn, args))
+        if start:
+            name = f"{self._name}-{self._threads}"
+            threading.Thread(target=self._work, name=name, daemon=True).start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            future, fn, args = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as exc:  # delivered to whoever waits on the future
+                    future.set_exception(exc)
+            with self._lock:
+                self._idle += 1
+
+    def shutdown(self) -> None:
+        """Let idle workers end; a worker still running a step ends when it returns."""
+        with self._lock:
+            count = self._threads
+        for _ in range(count):
+            self._jobs.put(None)
