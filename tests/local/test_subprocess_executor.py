@@ -124,3 +124,21 @@ def test_ctrl_c_kills_running_children(project, tmp_path):
     while _alive(grandchild) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(grandchild)
+
+
+def test_a_step_another_process_cannot_import_fails_before_any_step_runs(project, isolated):
+    from flowyml import PipelineDefinitionError, step
+
+    from flowyml.project import open_project
+
+    def build():
+        @step(inputs=["numbers"], outputs=["x"])
+        def inner(numbers):
+            return len(numbers)
+
+        return inner
+
+    pipeline = Pipeline("nested", steps=[sample_steps.produce, build()])
+    with pytest.raises(PipelineDefinitionError, match="step 'inner' is not a module-level"):
+        pipeline.run(isolated, context={"n": 3})
+    assert open_project().run_store.list_runs() == []  # nothing started, nothing recorded

@@ -48,6 +48,16 @@ class Executor(ABC):
         Executors that run steps elsewhere kill them here; the default does nothing.
         """
 
+    def check_pipeline(self, steps: list[Any], context: Context) -> None:  # noqa: B027
+        """Raise for anything about these steps this executor cannot run, before any runs.
+
+        The orchestrator calls it first, so a pipeline this backend cannot run fails before
+        its first step rather than halfway through. The default accepts everything.
+
+        Raises:
+            PipelineDefinitionError: naming the step and what to change.
+        """
+
     @classmethod
     def from_config(cls, settings: dict[str, Any] | None = None) -> Executor:
         """Build the executor from validated settings (raises pydantic errors)."""

@@ -71,6 +71,7 @@ class Orchestrator:
         """Run the pipeline to completion and return what happened."""
         started = time.perf_counter()
         dag = pipeline.build_dag(external_inputs=inputs or {})
+        self.executor.check_pipeline(pipeline.steps, context)
         groups = group_steps(dag)
         artifacts: dict[str, Artifact] = {
             name: Artifact(name, value_fingerprint(value), value)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flowyml.artifact_store import ArtifactStore
+from flowyml.context import Context
 from flowyml.errors import PipelineDefinitionError
 from flowyml.executor import Executor, params_for
 from flowyml.results import ExecutionResult
@@ -80,6 +81,16 @@ class TaskExecutor(Executor):
             artifact_store: the store the task and manifest live in.
             resources: the group's ``ResourceConfig``.
         """
+
+    #: The pipeline's ``MODULE:ATTR`` in the target environment, when the backend knows it;
+    #: otherwise the step runner imports each step by its own reference.
+    pipeline_ref: str | None = None
+
+    def check_pipeline(self, steps: list[Any], context: Context) -> None:
+        """Without a pipeline reference, every step must be importable by another process
+        (a module-level variable)."""
+        if self.pipeline_ref is None:
+            self._step_references(steps)
 
     def artifact_store_uri(self, artifact_store: ArtifactStore) -> str:
         """The artifact store URI as seen from inside the target environment."""
