@@ -38,3 +38,10 @@ def flowyml_register_artifact_stores() -> list[type[ArtifactStore]]:  # type: ig
 @hookspec
 def flowyml_register_materializers() -> list[Materializer]:  # type: ignore[empty-body]
     """Return ``Materializer`` instances; they are tried before the built-in ones."""
+
+
+@hookspec
+def flowyml_run_crashed(run_id: str, backend: str) -> None:
+    """A run whose owning process died was just marked crashed: release what ``backend``
+    still holds for it (containers, jobs). Called once per run, by the process that noticed;
+    an exception is reported and does not stop the other plugins."""

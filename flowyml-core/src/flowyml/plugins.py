@@ -157,6 +157,24 @@ class PluginManager:
             results.append((source, list(value or [])))
         return results
 
+    def notify_run_crashed(self, run_id: str, backend: str) -> None:
+        """Call every plugin's ``flowyml_run_crashed``; a raising plugin is reported on
+        stderr (as a warning) and the others are still called."""
+        import warnings
+
+        self.load_entry_points()
+        for impl in reversed(self._pm.hook.flowyml_run_crashed.get_hookimpls()):
+            try:
+                impl.function(run_id=run_id, backend=backend)
+            except Exception as exc:  # clean-up of one backend must not stop the others
+                source = self._sources[impl.plugin_name]
+                warnings.warn(
+                    f"plugin '{source.name}' from distribution '{source.distribution}' could "
+                    f"not clean up crashed run {run_id}: {type(exc).__name__}: {exc}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+
     # -- backends ----------------------------------------------------------------------
     def backends(self) -> dict[str, BackendInfo]:
         """Every valid backend by name (conflicting or broken ones are in ``errors``)."""
