@@ -80,3 +80,44 @@ def test_the_background_writer_keeps_committing_after_a_failed_row(db):
     assert _wait_for(lambda: _committed(db.path) == {"a", "b"})
     db.write(_INSERT, ("c", 3))
     assert _wait_for(lambda: "c" in _committed(db.path))
+
+
+def test_the_background_writer_survives_a_periodic_callback_that_raises(db):
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    db.call_periodically(broken)
+    db.write(_INSERT, ("a", 1))
+    assert _wait_for(lambda: _committed(db.path) == {"a"})
+    db.write(_INSERT, ("b", 2))
+    assert _wait_for(lambda: _committed(db.path) == {"a", "b"})
+
+
+def test_commit_now_is_committed_on_return_and_reports_its_errors(db):
+    db.write(_INSERT, ("queued", 0))
+    assert db.commit_now([(_INSERT, ("now", 1)), ("UPDATE items SET value=2", ())]) == [1, 2]
+    assert _committed(db.path) == {"queued", "now"}
+    with pytest.raises(sqlite3.IntegrityError):
+        db.commit_now([(_INSERT, ("other", 1)), (_INSERT, ("now", 1))])
+    assert _committed(db.path) == {"queued", "now"}
+
+
+def test_an_old_runs_table_gets_the_new_columns_on_open(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE runs (run_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL,"
+            " backend TEXT NOT NULL, status TEXT NOT NULL, started_at REAL NOT NULL,"
+            " finished_at REAL, params TEXT NOT NULL DEFAULT '{}', error TEXT,"
+            " project TEXT NOT NULL DEFAULT 'default', resumed_from TEXT, pipeline_ref TEXT)"
+        )
+        old.execute(
+            "INSERT INTO runs (run_id, pipeline, backend, status, started_at)"
+            " VALUES ('r1', 'demo', 'local', 'success', 1.0)"
+        )
+    database = Database(path)
+    columns = {row[1] for row in database.query("PRAGMA table_info(runs)")}
+    assert {"owner_host", "owner_pid", "owner_started", "heartbeat_at"} <= columns
+    assert database.query("SELECT status FROM runs") == [("success",)]
+    database.close()
+    Database(path).close()  # opening a migrated file again changes nothing

@@ -17,7 +17,7 @@ import logging
 import sqlite3
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +56,15 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT,
     project TEXT NOT NULL DEFAULT 'default',
     resumed_from TEXT,
-    pipeline_ref TEXT
+    pipeline_ref TEXT,
+    owner_host TEXT,
+    owner_pid INTEGER,
+    owner_started INTEGER,
+    owner_machine TEXT,
+    heartbeat_at REAL
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
 CREATE TABLE IF NOT EXISTS step_runs (
     run_id TEXT NOT NULL,
     step TEXT NOT NULL,
@@ -91,6 +97,16 @@ CREATE TABLE IF NOT EXISTS cache (
 );
 CREATE INDEX IF NOT EXISTS cache_step ON cache(step);
 """
+
+# Columns added after the first release: (table, column, declaration). Databases created
+# earlier get them on open; a table this file does not have is left alone.
+_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("runs", "owner_host", "TEXT"),
+    ("runs", "owner_pid", "INTEGER"),
+    ("runs", "owner_started", "INTEGER"),
+    ("runs", "owner_machine", "TEXT"),
+    ("runs", "heartbeat_at", "REAL"),
+)
 
 _FLUSH_INTERVAL = 0.2
 _FLUSH_BATCH = 2000
@@ -130,6 +146,7 @@ class Database:
         )
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._add_missing_columns()
         self._conn.executescript(schema)
         self._lock = threading.RLock()
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
@@ -137,8 +154,37 @@ class Database:
         self._wake = threading.Event()
         self._closed = False
         self._flusher: threading.Thread | None = None
+        self._periodic: list[Callable[[], None]] = []
         self._last_failure = ""
+        self._commits = 0
         _open_databases.add(self)
+
+    def _add_missing_columns(self) -> None:
+        # Before the schema script, whose indexes may name the added columns.
+        if not self._missing_columns():
+            return
+        # Checked again inside a write transaction: two processes opening an old file at
+        # once must not both add a column (the second ALTER would fail).
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table, column, declaration in self._missing_columns():
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _missing_columns(self) -> list[tuple[str, str, str]]:
+        present: dict[str, set[str]] = {}
+        for table, _, _ in _ADDED_COLUMNS:
+            if table not in present:
+                rows = self._conn.execute(f"PRAGMA table_info({table})")
+                present[table] = {row[1] for row in rows}
+        return [
+            added
+            for added in _ADDED_COLUMNS
+            if present[added[0]] and added[1] not in present[added[0]]
+        ]
 
     def write(self, sql: str, params: tuple[Any, ...]) -> None:
         """Queue a write; it is committed with the next batch."""
@@ -149,6 +195,18 @@ class Database:
             self._start_flusher()
         if count >= _FLUSH_BATCH:
             self._wake.set()
+
+    def call_periodically(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` from the background writer, before each batch it commits.
+
+        The writer wakes at least every 0.2 s, so the callback can queue writes of its own
+        (a heartbeat) without a thread of its own; it decides itself whether they are due.
+        An exception it raises is logged and does not stop the writer.
+        """
+        with self._lock:
+            self._periodic.append(callback)
+        if self._flusher is None:
+            self._start_flusher()
 
     def _start_flusher(self) -> None:
         with self._lock:
@@ -162,6 +220,11 @@ class Database:
         while not self._closed:
             self._wake.wait(_FLUSH_INTERVAL)
             self._wake.clear()
+            for callback in list(self._periodic):
+                try:
+                    callback()
+                except BaseException as exc:  # a broken callback must not end the writer
+                    self._report_failure(f"periodic {callback!r} failed", exc)
             try:
                 self.flush()
             except BaseException as exc:
@@ -213,7 +276,14 @@ class Database:
                 self._pending[:0] = batch
             self._rollback()
             raise
+        self._commits += 1
         self._last_failure = ""
+
+    @property
+    def commits(self) -> int:
+        """How many batches this connection committed; a change means writes queued
+        before it was read may have been committed."""
+        return self._commits
 
     def _begin(self) -> None:
         self._conn.execute("BEGIN IMMEDIATE")
@@ -256,6 +326,33 @@ class Database:
                     sql,
                     shown,
                 )
+
+    def commit_now(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> list[int]:
+        """Commit the queued writes, then ``statements`` in a transaction of their own.
+
+        Unlike :meth:`write`, the statements are committed when this returns, and an error
+        reaches the caller, with none of ``statements`` applied.
+
+        Args:
+            statements: (SQL, parameters) pairs, run in order.
+
+        Returns:
+            The number of rows each statement changed.
+
+        Raises:
+            sqlite3.Error: a statement failed, or the database is unusable.
+        """
+        with self._lock:
+            self._flush_locked()
+            self._begin()
+            try:
+                counts = [self._conn.execute(sql, params).rowcount for sql, params in statements]
+            except BaseException:
+                self._rollback()
+                raise
+            self._conn.execute("COMMIT")
+            self._commits += 1
+            return counts
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read query after committing queued writes (reads see every write)."""
