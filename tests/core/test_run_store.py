@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
+import time
+
 import pytest
 
-from flowyml import ExecutionResult, ExecutionStatus, RunNotFoundError
+from flowyml import ExecutionResult, ExecutionStatus, FlowyMLError, RunNotFoundError, run_owner
 from flowyml.cache import CacheStore
 from flowyml.database import Database
+from flowyml.run_owner import HEARTBEAT_TIMEOUT, RunOwner
 from flowyml.run_store import RunStore
 
 
@@ -69,3 +75,174 @@ def test_cache_entries_are_found_after_preload_from_another_connection(tmp_path)
     assert cache.lookup("k1", "train") == {"model": {"uri": "file:///x.json"}}
     assert cache.lookup("k2", "train") is None
     second.close()
+
+
+# -- owners, heartbeats and crashed runs ----------------------------------------------
+
+
+def _committed_rows(db, sql):
+    """What another connection sees: only committed rows."""
+    with sqlite3.connect(db.path) as other:
+        return other.execute(sql).fetchall()
+
+
+def _wait_for(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+@pytest.fixture
+def dead_pid() -> int:
+    """The PID of a child that exited and was reaped."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _owned_by(db, run_id, pid):
+    db.commit_now([("UPDATE runs SET owner_pid=? WHERE run_id=?", (pid, run_id))])
+
+
+def test_a_new_run_and_its_first_step_start_are_committed_before_returning(db):
+    store = RunStore(db)
+    store.create_run("r1", "demo", "local", {})
+    assert _committed_rows(db, "SELECT run_id, status FROM runs") == [("r1", "running")]
+    store.step_started("r1", "load", 1.0)
+    assert _committed_rows(db, "SELECT step, status FROM step_runs") == [("load", "running")]
+
+
+def test_a_new_run_records_this_process_as_its_owner(db):
+    RunStore(db).create_run("r1", "demo", "local", {})
+    owner = RunOwner.current()
+    assert db.query("SELECT owner_host, owner_pid, owner_started FROM runs") == [
+        (owner.host, owner.pid, owner.started)
+    ]
+
+
+def test_a_second_run_with_the_same_id_is_a_clear_error(db):
+    store = RunStore(db)
+    store.create_run("r1", "demo", "local", {})
+    with pytest.raises(FlowyMLError, match="run 'r1' already exists"):
+        store.create_run("r1", "demo", "local", {})
+
+
+def test_a_run_of_this_process_stays_running_after_reconcile(db):
+    store = RunStore(db)
+    store.create_run("r1", "demo", "local", {})
+    store.step_started("r1", "load", time.time())
+    assert store.reconcile_crashed() == []
+    record = store.get_run("r1")
+    assert record.status is ExecutionStatus.RUNNING and record.error is None
+    assert record.steps[0].status is ExecutionStatus.RUNNING
+
+
+def test_a_run_whose_owner_exited_is_crashed_with_its_unfinished_steps(db, dead_pid):
+    store = RunStore(db)
+    store.create_run("r1", "demo", "local", {})
+    store.step_started("r1", "load", time.time())
+    store.step_finished("r1", ExecutionResult(step_name="load", success=True))
+    store.step_started("r1", "train", time.time())
+    db.write(
+        "INSERT INTO step_runs (run_id, step, status) VALUES (?,?,?)", ("r1", "report", "pending")
+    )
+    _owned_by(db, "r1", dead_pid)
+    [crashed] = store.reconcile_crashed()
+    assert (crashed.run_id, crashed.backend) == ("r1", "local")
+    assert f"(pid {dead_pid} on host" in crashed.error and "is gone" in crashed.error
+    assert store.reconcile_crashed() == []  # reported once
+    record = store.get_run("r1")
+    assert record.status is ExecutionStatus.CRASHED and record.error == crashed.error
+    assert record.status.is_finished and record.status.is_failed
+    assert record.finished_at is not None and record.finished_at >= record.started_at
+    statuses = {s.step: (s.status, s.error) for s in record.steps}
+    assert statuses["load"] == (ExecutionStatus.SUCCESS, None)
+    assert statuses["train"] == (ExecutionStatus.CRASHED, crashed.error)
+    assert statuses["report"] == (ExecutionStatus.CRASHED, crashed.error)
+
+
+def test_readers_mark_runs_whose_owner_exited(db, dead_pid):
+    store = RunStore(db)
+    store.create_run("r1", "demo", "local", {})
+    store.finish_run("r1", ExecutionStatus.SUCCESS)  # no longer refreshed by this process
+    db.commit_now([("UPDATE runs SET status='running' WHERE run_id='r1'", ())])
+    _owned_by(db, "r1", dead_pid)
+    assert store.list_runs()[0].status is ExecutionStatus.CRASHED
+
+
+def test_a_run_owned_elsewhere_is_crashed_only_once_its_heartbeat_is_stale(db):
+    store = RunStore(db)
+    for run_id in ("fresh", "stale"):
+        store.create_run(run_id, "demo", "local", {})
+        store.finish_run(run_id, ExecutionStatus.SUCCESS)
+    now = time.time()
+    db.commit_now(
+        [
+            (
+                "UPDATE runs SET status='running', owner_host='elsewhere', owner_machine=NULL,"
+                " heartbeat_at=? WHERE run_id=?",
+                (beat, run_id),
+            )
+            for run_id, beat in (("fresh", now), ("stale", now - HEARTBEAT_TIMEOUT - 10))
+        ]
+    )
+    assert [c.run_id for c in store.reconcile_crashed()] == ["stale"]
+    assert store.get_run("fresh").status is ExecutionStatus.RUNNING
+    assert "has sent no heartbeat" in (store.get_run("stale").error or "")
+
+
+def test_a_running_run_recorded_without_an_owner_is_left_alone(db):
+    db.commit_now(
+        [
+            (
+                "INSERT INTO runs (run_id, pipeline, backend, status, started_at)"
+                " VALUES ('old', 'demo', 'local', 'running', 1.0)",
+                (),
+            )
+        ]
+    )
+    store = RunStore(db)
+    assert store.reconcile_crashed() == []
+    assert store.get_run("old").status is ExecutionStatus.RUNNING
+
+
+def test_the_heartbeat_advances_while_a_run_runs_and_stops_when_it_finishes(db, monkeypatch):
+    monkeypatch.setattr(run_owner, "HEARTBEAT_INTERVAL", 0.01)
+    store = RunStore(db)
+
+    def beat(run_id):
+        return _committed_rows(db, f"SELECT heartbeat_at FROM runs WHERE run_id='{run_id}'")[0][0]
+
+    store.create_run("first", "demo", "local", {})
+    created = beat("first")
+    assert _wait_for(lambda: beat("first") > created)
+    store.finish_run("first", ExecutionStatus.SUCCESS)
+    last = beat("first")
+    store.create_run("second", "demo", "local", {})
+    created = beat("second")
+    assert _wait_for(lambda: beat("second") > created)  # the heartbeat went on...
+    assert beat("first") == last  # ...without the finished run
+
+
+def test_each_run_marked_crashed_is_handed_to_on_crashed_once(db, dead_pid):
+    seen = []
+    store = RunStore(db, on_crashed=seen.append)
+    store.create_run("r1", "demo", "docker", {})
+    _owned_by(db, "r1", dead_pid)
+    assert store.get_run("r1").status is ExecutionStatus.CRASHED
+    store.list_runs()
+    assert [(run.run_id, run.backend) for run in seen] == [("r1", "docker")]
+
+
+def test_a_failing_on_crashed_does_not_fail_the_read(db, dead_pid, caplog):
+    def broken(run):
+        raise RuntimeError("engine unreachable")
+
+    store = RunStore(db, on_crashed=broken)
+    store.create_run("r1", "demo", "docker", {})
+    _owned_by(db, "r1", dead_pid)
+    assert store.get_run("r1").status is ExecutionStatus.CRASHED
+    assert "clean-up of crashed run r1 failed: engine unreachable" in caplog.text

@@ -20,6 +20,7 @@ class ExecutionStatus(StrEnum):
     SKIPPED = "skipped"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    CRASHED = "crashed"  # the process that ran it died without recording an end
     UNKNOWN = "unknown"
 
     @property
@@ -34,10 +35,10 @@ class ExecutionStatus(StrEnum):
 
     @property
     def is_failed(self) -> bool:
-        """True for states that count as a failure (including cancellation)."""
+        """True for states that count as a failure (including cancellation and crashes)."""
         return self in _FAILED
 
 
 _SUCCESSFUL = frozenset({ExecutionStatus.SUCCESS, ExecutionStatus.CACHED, ExecutionStatus.SKIPPED})
-_FAILED = frozenset({ExecutionStatus.FAILED, ExecutionStatus.CANCELLED})
+_FAILED = frozenset({ExecutionStatus.FAILED, ExecutionStatus.CANCELLED, ExecutionStatus.CRASHED})
 _FINISHED = _SUCCESSFUL | _FAILED
