@@ -160,6 +160,7 @@ def _when(ts: float | None) -> str:
 def runs_list(limit: int, pipeline: str | None) -> None:
     """The most recent runs."""
     from flowyml.progress import format_duration, render_table
+    from flowyml.status import ExecutionStatus
 
     try:
         records = _store().list_runs(limit, pipeline)
@@ -177,6 +178,11 @@ def runs_list(limit: int, pipeline: str | None) -> None:
         for r in records
     ]
     click.echo(render_table(["run", "pipeline", "backend", "status", "started", "duration"], rows))
+    crashed = [r for r in records if r.status is ExecutionStatus.CRASHED]
+    if crashed:
+        click.echo("")
+    for r in crashed:
+        click.echo(f"{r.run_id} crashed: {r.error}")
 
 
 @runs.command("show")
@@ -184,6 +190,7 @@ def runs_list(limit: int, pipeline: str | None) -> None:
 def runs_show(run_id: str) -> None:
     """Steps of a run: statuses, durations, retries, cache, errors, artifacts."""
     from flowyml.progress import format_duration, render_table
+    from flowyml.status import ExecutionStatus
 
     try:
         record = _store().get_run(run_id)
@@ -221,7 +228,8 @@ def runs_show(run_id: str) -> None:
                 click.echo(f"  {name}: {ref['uri']}")
     for s in record.steps:
         if s.error:
-            click.echo(f"\n{s.step} failed: {s.error}")
+            verb = "crashed" if s.status is ExecutionStatus.CRASHED else "failed"
+            click.echo(f"\n{s.step} {verb}: {s.error}")
             if s.traceback:
                 click.echo(s.traceback.rstrip())
 
