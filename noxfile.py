@@ -11,7 +11,7 @@ import os
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "core", "local", "e2e", "docker", "gcp"]
+nox.options.sessions = ["lint", "typecheck", "core", "local", "e2e", "faults", "docker", "gcp"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -71,6 +71,14 @@ def e2e(session: nox.Session) -> None:
     """The example pipelines on every installed backend give identical outputs."""
     session.install(*TEST_DEPS, "./flowyml-core", "./flowyml-local")
     _pytest(session, "tests/e2e")
+
+
+@nox.session(python=PYTHON)
+def faults(session: nox.Session) -> None:
+    """The fault suite: steps and owning processes that fail, exit, hang or are killed; what
+    is recorded and that nothing is left running."""
+    session.install(*TEST_DEPS, "./flowyml-core", "./flowyml-local")
+    _pytest(session, "tests/faults")
 
 
 @nox.session(python=PYTHON)

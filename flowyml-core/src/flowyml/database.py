@@ -155,6 +155,9 @@ class Database:
         self._closed = False
         self._flusher: threading.Thread | None = None
         self._periodic: list[Callable[[], None]] = []
+        # Flushes of other stores to commit before each batch of this database: a record
+        # must never be visible before the artifacts it names (see Project.artifact_store).
+        self.commit_first: list[Callable[[], None]] = []
         self._last_failure = ""
         self._commits = 0
         _open_databases.add(self)
@@ -256,6 +259,9 @@ class Database:
         # queued, even when several threads flush at once.
         if self._closed:
             return  # close() committed the queue; the connection is gone
+        for commit_first in self.commit_first:
+            # What these commit was queued before the records below that point at it.
+            commit_first()
         with self._pending_lock:
             batch, self._pending = self._pending, []
         if not batch:

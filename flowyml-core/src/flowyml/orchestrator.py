@@ -13,21 +13,21 @@ from flowyml.artifact_store import ArtifactStore
 from flowyml.artifact_value import Artifact
 from flowyml.cache import CacheStore
 from flowyml.context import Context
-from flowyml.errors import RunInterrupted, RunNotFoundError
+from flowyml.errors import RunInterrupted
 from flowyml.executor import Executor, result_artifacts
 from flowyml.grouping import StepGroup, group_steps
 from flowyml.log_capture import routing_installed
 from flowyml.pipeline_run import PipelineRun
 from flowyml.results import ExecutionResult
+from flowyml.resume import key_of, restore_completed, reusable_results
 from flowyml.run_listener import RunListener
 from flowyml.run_store import RunStore
 from flowyml.status import ExecutionStatus
-from flowyml.step_execution import step_key, value_fingerprint
+from flowyml.step_execution import value_fingerprint
 from flowyml.step_threads import StepThreads
 
 if TYPE_CHECKING:
     from flowyml.pipeline import Pipeline
-    from flowyml.steps import Step
 
 __all__ = ["Orchestrator"]
 
@@ -77,7 +77,11 @@ class Orchestrator:
             name: Artifact(name, value_fingerprint(value), value)
             for name, value in (inputs or {}).items()
         }
-        restored = self._restore(pipeline.name, resume_from) if resume_from else {}
+        restored = (
+            restore_completed(self.run_store, self.artifact_store, pipeline.name, resume_from)
+            if resume_from
+            else {}
+        )
         self.run_store.create_run(
             run_id,
             pipeline.name,
@@ -90,7 +94,7 @@ class Orchestrator:
         self.listener.run_started(run_id, pipeline.name, self.executor.name, list(dag.order))
         if self.cache_store is not None:
             self.cache_store.preload(dag.order)
-        state = _RunState(groups, artifacts)
+        state = _RunState(groups, artifacts, dag.producers)
         status = ExecutionStatus.FAILED
         error: str | None = None
         interrupted: KeyboardInterrupt | None = None
@@ -158,33 +162,6 @@ class Orchestrator:
         state.running.clear()
         return f"run {why}{note}"
 
-    # -- resume ----------------------------------------------------------------------
-    def _restore(self, pipeline_name: str, run_id: str) -> dict[str, ExecutionResult]:
-        """Results of the steps a failed run completed, whose artifacts still exist."""
-        record = self.run_store.get_run(run_id)
-        if record.pipeline != pipeline_name:
-            raise RunNotFoundError(
-                f"run '{run_id}' belongs to pipeline '{record.pipeline}', not '{pipeline_name}'"
-            )
-        restored: dict[str, ExecutionResult] = {}
-        for step in record.steps:
-            if not step.status.is_successful or step.skipped:
-                continue
-            outputs = {name: ref["uri"] for name, ref in step.outputs.items()}
-            if self.artifact_store is not None and not all(
-                self.artifact_store.exists(uri) for uri in outputs.values()
-            ):
-                continue
-            restored[step.step] = ExecutionResult(
-                step_name=step.step,
-                success=True,
-                cached=True,
-                outputs=outputs,
-                artifact_uri=next(iter(outputs.values()), None),
-                cache_key=step.cache_key,
-            )
-        return restored
-
     # -- scheduling ------------------------------------------------------------------
     def _schedule(
         self,
@@ -201,7 +178,7 @@ class Orchestrator:
             while ready or in_flight:
                 while ready and len(in_flight) < max_workers and not state.stopped:
                     group = ready.popleft()
-                    reused = self._reuse(group, restored, state, context)
+                    reused = reusable_results(group, restored, state.artifacts, context)
                     if reused is not None:
                         self._complete(state, group, reused, run_id, ready, context)
                         continue
@@ -231,48 +208,6 @@ class Orchestrator:
         finally:
             if pool is not None:
                 pool.shutdown()
-
-    def _reuse(
-        self,
-        group: StepGroup,
-        restored: dict[str, ExecutionResult],
-        state: _RunState,
-        context: Context,
-    ) -> list[ExecutionResult] | None:
-        """The restored results of a group whose every step would run exactly as recorded.
-
-        A completed step of the resumed run is reused only when its cache key, computed
-        now from its code, parameters and inputs, equals the key recorded then; otherwise
-        the group runs again, so a resumed run never mixes old outputs with new work.
-        """
-        if not restored:
-            return None
-        fingerprints: dict[str, Artifact] = {}
-        results: list[ExecutionResult] = []
-        for member in group.steps:
-            prior = restored.get(member.name)
-            if prior is None or prior.cache_key is None:
-                return None
-            inputs: dict[str, Artifact] = {}
-            for name in member.inputs:
-                found = fingerprints.get(name) or state.artifacts.get(name)
-                if found is None:
-                    return None
-                inputs[name] = found
-            if self._key_of(member, inputs, context) != prior.cache_key:
-                return None
-            if not member.cache:
-                # Outputs of an uncacheable step are identified by content, as in a run.
-                prior = prior.model_copy(update={"cache_key": None})
-            fingerprints.update(result_artifacts(member, prior))
-            results.append(prior)
-        return results
-
-    @staticmethod
-    def _key_of(member: Step, inputs: dict[str, Artifact], context: Context) -> str:
-        params = context.for_step(member.name)
-        own = {k: params[k] for k in member.context_params if k in params}
-        return step_key(member, inputs, own)
 
     def _announce(self, group: StepGroup, run_id: str, state: _RunState) -> None:
         now = time.time()
@@ -333,6 +268,9 @@ class Orchestrator:
         pending: list[tuple[StepGroup, list[ExecutionResult]]] = [(group, results)]
         while pending:
             done, done_results = pending.pop()
+            if self._recompute_lost_inputs(state, done_results, run_id, context):
+                ready.append(done)  # what it could not load was recomputed: run it again
+                continue
             self._record(state, done, done_results, run_id, context)
             for child in state.children[done.name]:
                 state.waiting[child] -= 1
@@ -343,6 +281,45 @@ class Orchestrator:
                 elif state.waiting[child] == 0:
                     # Blocked by a failure upstream: never runs; its children are blocked too.
                     pending.append((state.by_name[child], []))
+
+    def _recompute_lost_inputs(
+        self,
+        state: _RunState,
+        results: list[ExecutionResult],
+        run_id: str,
+        context: Context,
+    ) -> bool:
+        """Recompute reused artifacts that a step could not load; True when it may rerun.
+
+        An artifact that came from the cache (or a resumed run) but is gone or unreadable
+        now (deleted, corrupted, pickled under a module that no longer exists) is not a
+        reason to fail the run: its producer's cache entry is dropped and the producer
+        runs again, once per artifact and run. A freshly computed artifact that cannot
+        be loaded is a real failure and is reported as such.
+        """
+        lost = [name for r in results if not r.success for name in r.lost_inputs]
+        if not lost or any(name in state.recomputed for name in lost):
+            return False
+        producers: dict[str, StepGroup] = {}
+        for name in lost:
+            prior = state.results.get(state.producers.get(name, ""))
+            if prior is None or not prior.cached:
+                return False
+            group = state.group_of[prior.step_name]
+            producers[group.name] = group
+        state.recomputed.update(lost)
+        for group in producers.values():
+            for member in group.steps:
+                prior = state.results.get(member.name)
+                if prior is not None and prior.cached and prior.cache_key and self.cache_store:
+                    self.cache_store.forget(prior.cache_key)
+            self._announce(group, run_id, state)
+            self._record(
+                state, group, self._dispatch(group, state, run_id, context), run_id, context
+            )
+            if group.name in state.blocked:
+                return False
+        return True
 
     def _record(
         self,
@@ -364,7 +341,7 @@ class Orchestrator:
             key = result.cache_key
             if key is None and result.success and not result.skipped:
                 # Uncacheable steps get a key too: a resumed run compares it (see _reuse).
-                key = self._resume_key(member, state, context)
+                key = key_of(member, state.artifacts, context)
             self.run_store.step_finished(run_id, result, refs, key)
             self.listener.step_finished(result)
             if not result.success:
@@ -388,12 +365,6 @@ class Orchestrator:
             if self.fail_fast:
                 state.stopped = True
 
-    def _resume_key(self, member: Step, state: _RunState, context: Context) -> str | None:
-        inputs = {name: state.artifacts[name] for name in member.inputs if name in state.artifacts}
-        if len(inputs) < len(member.inputs):
-            return None
-        return self._key_of(member, inputs, context)
-
 
 def _skipped(step_name: str) -> ExecutionResult:
     return ExecutionResult(step_name=step_name, success=True, skipped=True)
@@ -402,9 +373,14 @@ def _skipped(step_name: str) -> ExecutionResult:
 class _RunState:
     """Mutable bookkeeping of one run, owned by the orchestrating thread."""
 
-    def __init__(self, groups: list[StepGroup], artifacts: dict[str, Artifact]) -> None:
+    def __init__(
+        self, groups: list[StepGroup], artifacts: dict[str, Artifact], producers: dict[str, str]
+    ) -> None:
         self.groups = groups
         self.by_name = {g.name: g for g in groups}
+        self.group_of = {s.name: g for g in groups for s in g.steps}
+        self.producers = producers  # artifact name -> the step producing it
+        self.recomputed: set[str] = set()  # lost artifacts recomputed once already
         self.children: dict[str, list[str]] = {g.name: [] for g in groups}
         for group in groups:
             for up in group.upstream:

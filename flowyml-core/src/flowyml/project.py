@@ -39,13 +39,21 @@ class Project:
         return CacheStore(self.db)
 
     def artifact_store(self, stack: StackConfig | None = None) -> ArtifactStore:
-        """The artifact store of a stack (default: ``.flowyml/artifacts``)."""
+        """The artifact store of a stack (default: ``.flowyml/artifacts``).
+
+        The project's database commits what the store buffers before each of its own
+        batches, so no run or cache record can point at an artifact a crash then loses.
+        """
         uri = stack.artifact_store if stack and stack.artifact_store else None
         if uri is None:
-            return self._default_artifact_store
-        from flowyml.plugins import get_plugin_manager
+            store = self._default_artifact_store
+        else:
+            from flowyml.plugins import get_plugin_manager
 
-        return get_plugin_manager().artifact_store_for(uri)
+            store = get_plugin_manager().artifact_store_for(uri)
+        if store.flush not in self.db.commit_first:
+            self.db.commit_first.append(store.flush)
+        return store
 
     @cached_property
     def _default_artifact_store(self) -> ArtifactStore:

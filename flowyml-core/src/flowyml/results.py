@@ -40,6 +40,8 @@ class ExecutionResult(BaseModel):
         logs: the step's captured stdout and stderr.
         cache_key: the cache key the execution was looked up and recorded under.
         cancelled: the step was stopped because its run was interrupted or stopped.
+        lost_inputs: inputs whose stored artifacts were missing or unreadable, so the step
+            could not start.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -61,6 +63,7 @@ class ExecutionResult(BaseModel):
     logs: str = ""
     cache_key: str | None = None
     cancelled: bool = False
+    lost_inputs: list[str] = Field(default_factory=list)
 
     def load_output(self, name: str | None = None) -> Any:
         """The output value, read from the artifact store when the result carries no value.

@@ -223,18 +223,20 @@ def execute_step_in_process(
         first = hit.get(step.outputs[0]) if step.outputs else None
         return finish(success=True, cached=True, outputs=hit, artifact_uri=first, cache_key=key)
 
-    try:
-        kwargs = {
-            param: _resolve(inputs[artifact]) for artifact, param in step.input_params.items()
-        }
-        for artifact in step.varargs_inputs:
-            kwargs[_VARARGS + artifact] = _resolve(inputs[artifact])
-    except (ArtifactError, LookupError) as exc:
-        return finish(
-            success=False,
-            error=f"step '{step.name}': cannot load its inputs: {exc}",
-            traceback=tb.format_exc(),
-        )
+    kwargs: dict[str, Any] = {}
+    slots = [*step.input_params.items(), *((a, _VARARGS + a) for a in step.varargs_inputs)]
+    for artifact, param in slots:
+        try:
+            kwargs[param] = _resolve(inputs[artifact])
+        except (ArtifactError, LookupError) as exc:
+            return finish(
+                success=False,
+                error=f"step '{step.name}': cannot load its input '{artifact}': {exc}",
+                traceback=tb.format_exc(),
+                # A stored artifact that is gone or unreadable: the orchestrator may
+                # recompute it (when it came from the cache) and run this step again.
+                lost_inputs=[artifact] if isinstance(exc, ArtifactError) else [],
+            )
     kwargs.update(params)
     log = StepLog(echo=echo_logs)
     attempt = 0

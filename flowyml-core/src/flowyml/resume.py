@@ -1,0 +1,100 @@
+"""Resuming a failed run: which of its completed steps may be reused, and proof of it.
+
+A completed step of the resumed run is reused only when its key — the cache key
+computed now from its code, its own parameters and its inputs' fingerprints — equals
+the key recorded when it ran. Any change upstream (code, parameter, input) changes the
+key, so the step and everything after it run again: a resumed run never mixes outputs
+computed with old code or parameters into new work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from flowyml.artifact_store import ArtifactStore
+from flowyml.artifact_value import Artifact
+from flowyml.context import Context
+from flowyml.errors import RunNotFoundError
+from flowyml.executor import result_artifacts
+from flowyml.grouping import StepGroup
+from flowyml.results import ExecutionResult
+from flowyml.run_store import RunStore
+from flowyml.step_execution import step_key
+
+if TYPE_CHECKING:
+    from flowyml.steps import Step
+
+__all__ = ["key_of", "restore_completed", "reusable_results"]
+
+
+def restore_completed(
+    run_store: RunStore,
+    artifact_store: ArtifactStore | None,
+    pipeline_name: str,
+    run_id: str,
+) -> dict[str, ExecutionResult]:
+    """The recorded results of the steps run ``run_id`` completed, whose artifacts exist.
+
+    Raises:
+        RunNotFoundError: no such run, or it belongs to another pipeline.
+    """
+    record = run_store.get_run(run_id)
+    if record.pipeline != pipeline_name:
+        raise RunNotFoundError(
+            f"run '{run_id}' belongs to pipeline '{record.pipeline}', not '{pipeline_name}'"
+        )
+    restored: dict[str, ExecutionResult] = {}
+    for step in record.steps:
+        if not step.status.is_successful or step.skipped:
+            continue
+        outputs = {name: ref["uri"] for name, ref in step.outputs.items()}
+        if artifact_store is not None and not all(
+            artifact_store.exists(uri) for uri in outputs.values()
+        ):
+            continue
+        restored[step.step] = ExecutionResult(
+            step_name=step.step,
+            success=True,
+            cached=True,
+            outputs=outputs,
+            artifact_uri=next(iter(outputs.values()), None),
+            cache_key=step.cache_key,
+        )
+    return restored
+
+
+def key_of(member: Step, inputs: Mapping[str, Artifact], context: Context) -> str | None:
+    """The key ``member`` runs under with these inputs, or ``None`` if one is missing."""
+    if any(name not in inputs for name in member.inputs):
+        return None
+    params = context.for_step(member.name)
+    own = {k: params[k] for k in member.context_params if k in params}
+    return step_key(member, inputs, own)
+
+
+def reusable_results(
+    group: StepGroup,
+    restored: dict[str, ExecutionResult],
+    artifacts: Mapping[str, Artifact],
+    context: Context,
+) -> list[ExecutionResult] | None:
+    """The restored results of ``group`` when every member would run exactly as recorded,
+    else ``None`` (the group runs again)."""
+    if not restored:
+        return None
+    produced: dict[str, Artifact] = {}
+    results: list[ExecutionResult] = []
+    for member in group.steps:
+        prior = restored.get(member.name)
+        if prior is None or prior.cache_key is None:
+            return None
+        visible = {**artifacts, **produced} if produced else artifacts
+        if key_of(member, visible, context) != prior.cache_key:
+            return None
+        if not member.cache:
+            # Outputs of an uncacheable step are identified by content, as in a run.
+            prior = prior.model_copy(update={"cache_key": None})
+        produced.update(result_artifacts(member, prior))
+        results.append(prior)
+    return results

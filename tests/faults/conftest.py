@@ -1,0 +1,126 @@
+"""Fixtures of the fault suite: a project, a backend, and the CLI run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PIPELINES = Path(__file__).resolve().parent / "fault_pipelines.py"
+
+
+@pytest.fixture(params=["local", "subprocess"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each in-process and process-isolated backend."""
+    return str(request.param)
+
+
+@pytest.fixture
+def pids(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where steps write their process ids (see fault_pipelines._note_pid)."""
+    folder = project / "pids"
+    monkeypatch.setenv("FLOWYML_FAULTS_PIDS", str(folder))
+    return folder
+
+
+class Cli:
+    """``flowyml`` started in its own process in the project folder."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.started: list[subprocess.Popen[str]] = []
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flowyml", *args],
+            cwd=self.project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # signals reach this process only, as `kill PID` does
+        )
+        self.started.append(process)
+        return process
+
+    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flowyml", *args],
+            cwd=self.project,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def run_pipeline(
+        self, name: str, backend: str, *params: str, extra: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess[str]:
+        args = [f"{PIPELINES}:{name}", "--backend", backend, "--quiet", *extra]
+        for item in params:
+            args += ["-p", item]
+        return self.run("run", *args)
+
+
+@pytest.fixture
+def cli(project: Path) -> Iterator[Cli]:
+    """The CLI; a test that fails midway leaves none of its processes behind."""
+    runner = Cli(project)
+    yield runner
+    for process in runner.started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def only_run(project: Path) -> Any:
+    """The one run recorded in the project, read by a fresh reader."""
+    from flowyml.project import forget_projects, open_project
+
+    forget_projects()
+    runs = open_project().run_store.list_runs()
+    assert len(runs) == 1, [r.run_id for r in runs]
+    return open_project().run_store.get_run(runs[0].run_id)
+
+
+def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def assert_no_step_left(pids: Path) -> None:
+    """Every step process that noted its pid has ended (within a few seconds)."""
+    noted = [int(p.read_text()) for p in pids.glob("*")] if pids.exists() else []
+    for pid in noted:
+        if pid == os.getpid():
+            continue
+        wait_for(lambda pid=pid: not alive(pid), 10, f"step process {pid} to end")
+
+
+def assert_artifacts_load(record: Any) -> None:
+    """Every artifact the run recorded still loads (no half-written artifact)."""
+    from flowyml.artifact_store import ArtifactRef
+
+    for item in record.steps:
+        for ref in item.outputs.values():
+            ArtifactRef(ref["uri"], "", 0).load()
