@@ -10,7 +10,7 @@ from flowyml.artifact_store import ArtifactStore
 from flowyml.cache import CacheStore
 from flowyml.config import ProjectConfig, StackConfig, find_project_root, load_config
 from flowyml.database import Database
-from flowyml.run_store import RunStore
+from flowyml.run_store import CrashedRun, RunStore
 
 __all__ = ["Project", "open_project"]
 
@@ -30,8 +30,9 @@ class Project:
 
     @cached_property
     def run_store(self) -> RunStore:
-        """Run records."""
-        return RunStore(self.db)
+        """Run records; a run found crashed is reported to the plugins, whose backends
+        release what it left behind (containers, cloud jobs)."""
+        return RunStore(self.db, on_crashed=_release_crashed_run)
 
     @cached_property
     def cache_store(self) -> CacheStore:
@@ -60,6 +61,12 @@ class Project:
         from flowyml.plugins import get_plugin_manager
 
         return get_plugin_manager().artifact_store_for((self.home / "artifacts").as_uri())
+
+
+def _release_crashed_run(run: CrashedRun) -> None:
+    from flowyml.plugins import get_plugin_manager
+
+    get_plugin_manager().notify_run_crashed(run.run_id, run.backend)
 
 
 _projects: dict[Path, Project] = {}
