@@ -66,6 +66,11 @@ def test_a_step_that_kills_the_process_owning_an_in_process_run_leaves_it_crashe
     assert "is gone" in (record.error or "")
     assert all(s.status.value in ("success", "crashed") for s in record.steps), record.steps
     assert_artifacts_load(record)
+    # Whatever the crash cut between an artifact's write and its records, the next run
+    # reuses only what was fully recorded and computes the right result.
+    again = cli.run_pipeline("faulty", "local", "fault=none")
+    assert again.returncode == 0, again.stderr
+    assert "c:\n20" in again.stdout
 
 
 def test_a_step_over_its_timeout_fails_and_its_process_is_killed(backend, cli, project, pids):
@@ -78,4 +83,24 @@ def test_a_step_over_its_timeout_fails_and_its_process_is_killed(backend, cli, p
     if backend == "subprocess":
         pid = int((pids / "overrun").read_text())
         assert not alive(pid)
+    assert_no_step_left(pids)
+
+
+def test_a_step_process_killed_from_outside_is_a_failed_step_naming_the_signal(cli, project, pids):
+    import os
+    import signal
+
+    from conftest import PIPELINES, wait_for
+
+    process = cli.start(
+        "run", f"{PIPELINES}:faulty", "--backend", "subprocess", "--quiet", "-p", "fault=hang"
+    )
+    pid = int(wait_for(lambda: (pids / "misbehave").exists() and (pids / "misbehave").read_text()))
+    os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer or an operator would
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1, err
+    record = only_run(project)
+    failed = next(s for s in record.steps if s.step == "misbehave")
+    assert record.status.value == "failed" and failed.status.value == "failed"
+    assert "SIGKILL" in (failed.error or ""), failed.error
     assert_no_step_left(pids)
