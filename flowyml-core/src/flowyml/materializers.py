@@ -101,7 +101,7 @@ class NumpyMaterializer(Materializer):
         header = io.BytesIO()
         npformat.write_array_header_1_0(header, npformat.header_data_from_array_1_0(array))
         yield header.getvalue()
-        data = memoryview(array.reshape(-1).view(np.uint8))
+        data = array.reshape(-1).view(np.uint8).data
         for start in range(0, len(data), _CHUNK):
             yield data[start : start + _CHUNK]
 
