@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlparse
 
 from flowyml.database import Database
 from flowyml.errors import ArtifactError, MaterializationError
-from flowyml.materializers import Materializer
+from flowyml.materializers import ArtifactLoadError, Materializer
 
 __all__ = ["ArtifactRef", "ArtifactStore", "LocalArtifactStore"]
 
@@ -50,7 +50,13 @@ class ArtifactRef:
         self._store = store
 
     def load(self, store: ArtifactStore | None = None) -> Any:
-        """Read the value back with the materializer its extension names."""
+        """Read the value back with the materializer its extension names.
+
+        Raises:
+            ArtifactError: it does not exist or cannot be read
+                (:class:`~flowyml.materializers.ArtifactLoadError` when its bytes cannot be
+                turned back into a value).
+        """
         chosen = store or self._store
         if chosen is None:
             from flowyml.plugins import get_plugin_manager
@@ -147,7 +153,7 @@ class ArtifactStore(ABC):
         """
         materializer = self.materializer_for(value)
         try:
-            return self.write_object(materializer.chunks(value), materializer.extension)
+            return self.write_object(materializer.chunks_for(value, what), materializer.extension)
         except pickle_errors() as exc:
             raise MaterializationError(
                 f"{what} ({type(value).__module__}.{type(value).__qualname__}) cannot be "
@@ -156,13 +162,32 @@ class ArtifactStore(ABC):
             ) from exc
 
     def load(self, uri: str) -> Any:
-        """Read a value stored by :meth:`save`."""
+        """Read a value stored by :meth:`save`.
+
+        Raises:
+            ArtifactError: no materializer reads it, or it does not exist.
+            ArtifactLoadError: its bytes cannot be turned back into a value; the message
+                names the artifact, and the step that wrote it when that was recorded.
+        """
         extension = os.path.splitext(urlparse(uri).path)[1]
         materializer = self._by_extension.get(extension)
         if materializer is None:
             raise ArtifactError(f"no materializer reads '{extension}' artifacts ({uri})")
         with self.open(uri) as stream:
-            return materializer.load(stream)
+            try:
+                return materializer.load(stream)
+            except ArtifactLoadError as exc:
+                exc.uri = exc.uri or uri
+                raise
+            except ArtifactError:
+                raise
+            except Exception as exc:  # a materializer failing on bad bytes, in its own way
+                raise ArtifactLoadError(
+                    f"{materializer.name} cannot read it: {type(exc).__name__}: {exc}. If the "
+                    "artifact is corrupt, make the step that wrote it run again (bump its "
+                    "cache_version)",
+                    uri=uri,
+                ) from exc
 
 
 def pickle_errors() -> tuple[type[BaseException], ...]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flowyml.artifact_store import ArtifactRef
 from flowyml.cache import output_fingerprint
+from flowyml.materializers import ArtifactLoadError
 
 __all__ = ["Artifact", "digest_from_uri"]
 
@@ -63,13 +64,23 @@ class Artifact:
 
     @property
     def value(self) -> Any:
-        """The value, loaded from the store on first access."""
+        """The value, loaded from the store on first access.
+
+        Raises:
+            LookupError: the artifact has neither a value nor a stored copy.
+            ArtifactError: the stored copy cannot be read (``ArtifactLoadError`` names the
+                artifact and, when recorded, the step that wrote it).
+        """
         if self._value is _MISSING:
             with self._lock:
                 if self._value is _MISSING:
                     if self.ref is None:
                         raise LookupError(f"artifact '{self.name}' has neither value nor ref")
-                    self._value = self.ref.load()
+                    try:
+                        self._value = self.ref.load()
+                    except ArtifactLoadError as exc:
+                        exc.what = exc.what or f"artifact '{self.name}'"
+                        raise
         return self._value
 
     @property

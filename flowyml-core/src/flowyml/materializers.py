@@ -6,19 +6,36 @@ frames (when pandas and pyarrow are installed), and pickle for anything else.
 
 Trust boundary: loading a pickle runs code chosen by whoever wrote it. Only read
 artifact stores that you and your pipelines alone write to.
+
+A pickled artifact starts with a one-line JSON header recording what it is (e.g. "output
+'model' of step 'train'"), so that a failed load can name it. Classes and functions of a
+pipeline file are pickled under the file's canonical module name, not ``__main__``, so
+that an artifact written by ``python pipe.py`` loads under ``flowyml run pipe.py`` or in
+a step runner's process, and the other way round (see :mod:`flowyml.references`).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
 import sys
+import types
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import IO, Any, ClassVar
 
+from flowyml.errors import ArtifactError
+from flowyml.references import (
+    import_pipeline_global,
+    is_file_module,
+    main_module_as,
+    main_module_name,
+)
+
 __all__ = [
+    "ArtifactLoadError",
     "JSONMaterializer",
     "Materializer",
     "NumpyMaterializer",
@@ -29,6 +46,29 @@ __all__ = [
 
 _CHUNK = 16 * 1024 * 1024
 _JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+class ArtifactLoadError(ArtifactError):
+    """A stored artifact cannot be read back into a value.
+
+    The message names the artifact (and the step that wrote it, when recorded), where it
+    is stored, why it cannot be read and what to do.
+
+    Attributes:
+        reason: why it cannot be read, and what to do.
+        what: what the artifact is, e.g. "output 'model' of step 'train'", when known.
+        uri: where it is stored, when known.
+    """
+
+    def __init__(self, reason: str, *, what: str | None = None, uri: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.what = what
+        self.uri = uri
+
+    def __str__(self) -> str:
+        where = f" ({self.uri})" if self.uri else ""
+        return f"cannot load {self.what or 'artifact'}{where}: {self.reason}"
 
 
 class Materializer(ABC):
@@ -53,6 +93,14 @@ class Materializer(ABC):
     @abstractmethod
     def load(self, stream: IO[bytes]) -> Any:
         """Read a value back from a binary stream."""
+
+    def chunks_for(self, value: Any, what: str) -> Iterator[bytes | memoryview]:
+        """:meth:`chunks` of a value described as ``what`` (e.g. "output 'x' of step 's'").
+
+        Formats that can record the description, so that a failed load names the value,
+        override this; by default it is not recorded.
+        """
+        return self.chunks(value)
 
 
 def _is_plain_json(value: Any, depth: int = 0) -> bool:
@@ -139,7 +187,7 @@ class PandasMaterializer(Materializer):
 
 
 class PickleMaterializer(Materializer):
-    """Anything picklable; see the module docstring for the trust boundary."""
+    """Anything picklable; see the module docstring for the header and trust boundary."""
 
     name = "pickle"
     extension = ".pkl"
@@ -148,10 +196,118 @@ class PickleMaterializer(Materializer):
         return True
 
     def chunks(self, value: Any) -> Iterator[bytes | memoryview]:
-        yield pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        return self._pickled(value, None)
+
+    def chunks_for(self, value: Any, what: str) -> Iterator[bytes | memoryview]:
+        return self._pickled(value, what)
+
+    def _pickled(self, value: Any, what: str | None) -> Iterator[bytes | memoryview]:
+        buffer = io.BytesIO()
+        buffer.write(_PICKLE_MAGIC + json.dumps({"what": what} if what else {}).encode() + b"\n")
+        _ArtifactPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+        yield buffer.getbuffer()  # one chunk: the store keeps small objects in one write
 
     def load(self, stream: IO[bytes]) -> Any:
-        return pickle.load(stream)
+        """Read a pickled value back.
+
+        Raises:
+            ArtifactLoadError: the artifact cannot be unpickled here.
+        """
+        head = stream.read(len(_PICKLE_MAGIC))
+        what: str | None = None
+        body: IO[bytes] = stream
+        if head == _PICKLE_MAGIC:
+            try:
+                what = json.loads(stream.readline()).get("what")
+            except (ValueError, AttributeError):
+                raise ArtifactLoadError(
+                    "its header is corrupt; make the step that wrote it run again "
+                    "(bump its cache_version)"
+                ) from None
+        else:  # written before artifacts had a header
+            body = io.BytesIO(head + stream.read())
+        try:
+            return _ArtifactUnpickler(body).load()
+        except (ImportError, AttributeError) as exc:
+            raise ArtifactLoadError(
+                "it refers to a class or function that cannot be imported here "
+                f"({type(exc).__name__}: {exc}). Restore that definition, or make the step "
+                "that wrote it run again (bump its cache_version)",
+                what=what,
+            ) from exc
+        except Exception as exc:  # corrupt bytes fail in many ways; all mean "unreadable"
+            raise ArtifactLoadError(
+                f"unpickling it failed with {type(exc).__name__}: {exc}. If the artifact is "
+                "corrupt, make the step that wrote it run again (bump its cache_version)",
+                what=what,
+            ) from exc
+
+
+_PICKLE_MAGIC = b"flowyml-pickle 1\n"
+_GLOBAL_TYPES = (type, types.FunctionType)
+
+
+def _lookup(owner: Any, qualname: str) -> Any:
+    for part in qualname.split("."):
+        owner = getattr(owner, part, None)
+    return owner
+
+
+class _ArtifactPickler(pickle.Pickler):
+    """Pickles the classes and functions of pipeline files under their canonical module."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if not isinstance(obj, _GLOBAL_TYPES):
+            return NotImplemented
+        module_name = getattr(obj, "__module__", None)
+        if module_name == "__main__":
+            canonical = main_module_name()
+        elif isinstance(module_name, str) and is_file_module(module_name):
+            canonical = module_name
+        else:
+            return NotImplemented
+        module = sys.modules.get(module_name)
+        qualname = getattr(obj, "__qualname__", "")
+        if canonical is None or module is None or _lookup(module, qualname) is not obj:
+            return NotImplemented  # not importable by name: pickle explains why, as usual
+        file = getattr(module, "__file__", None)
+        path = os.path.abspath(file) if file else None
+        return import_pipeline_global, (canonical, path, qualname)
+
+
+class _ArtifactUnpickler(pickle.Unpickler):
+    """Resolves pipeline files' modules by canonical name (also in pre-header pickles)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if is_file_module(module):
+            return import_pipeline_global(module, None, name)
+        if module not in sys.modules and main_module_as(module) is not None:
+            # This script, pickled under its importable name by a process that imported
+            # it (`python -m pipe`'s step runner): its classes are the ones of `__main__`.
+            return import_pipeline_global(module, None, name)
+        if module == "__main__":
+            try:
+                return super().find_class(module, name)
+            except AttributeError:
+                found = _from_loaded_pipeline_file(name)
+                if found is None:
+                    raise
+                return found
+        return super().find_class(module, name)
+
+
+def _from_loaded_pipeline_file(qualname: str) -> Any:
+    """``qualname`` of the one loaded pipeline file that defines it, else ``None``.
+
+    Pickles written before canonical module names refer to a script's classes as
+    ``__main__``; under ``flowyml run`` that script is a ``flowyml_file_*`` module.
+    """
+    candidates = {
+        id(found): found
+        for name, module in list(sys.modules.items())
+        if is_file_module(name) and (found := _lookup(module, qualname)) is not None
+    }
+    return next(iter(candidates.values())) if len(candidates) == 1 else None
 
 
 def builtin_materializers() -> list[Materializer]:
