@@ -20,7 +20,9 @@ from flowyml.fingerprint import stable_hash
 
 __all__ = ["CACHE_FORMAT", "CacheStore", "cache_key", "output_fingerprint"]
 
-CACHE_FORMAT = "1"
+# Part of every cache key: bump it when what a key points at changes meaning. 2: pickled
+# artifacts name pipeline files' classes by canonical module, never ``__main__``.
+CACHE_FORMAT = "2"
 
 
 def cache_key(
