@@ -126,8 +126,9 @@ def test_missing_class_is_a_load_error_naming_artifact_step_and_remedy(tmp_path,
 
     source = tmp_path / "models_gone.py"
     source.write_text("from dataclasses import dataclass\n\n@dataclass\nclass Model:\n    w: int\n")
+    monkeypatch.setattr(sys, "path", list(sys.path))  # loading by path prepends its folder
+    monkeypatch.delitem(sys.modules, "flowyml_file_models_gone", raising=False)
     module = load_module_from_path(str(source))
-    monkeypatch.setitem(sys.modules, module.__name__, module)
     store = LocalArtifactStore(tmp_path / "artifacts")
     ref = store.save(module.Model(1), what="output 'model' of step 'train'")
     assert store.load(ref.uri) == module.Model(1)
