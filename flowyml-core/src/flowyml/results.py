@@ -63,7 +63,7 @@ class ExecutionResult(BaseModel):
     logs: str = ""
     cache_key: str | None = None
     cancelled: bool = False
-    lost_inputs: list[str] = Field(default_factory=list)
+    lost_inputs: list[str] = []  # a plain default: a factory costs a signature look-up per result
 
     def load_output(self, name: str | None = None) -> Any:
         """The output value, read from the artifact store when the result carries no value.

@@ -228,7 +228,7 @@ def execute_step_in_process(
     for artifact, param in slots:
         try:
             kwargs[param] = _resolve(inputs[artifact])
-        except (ArtifactError, LookupError) as exc:
+        except Exception as exc:  # whatever a materializer raised: a failed step, not a crash
             return finish(
                 success=False,
                 error=f"step '{step.name}': cannot load its input '{artifact}': {exc}",
