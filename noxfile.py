@@ -16,7 +16,7 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
 PYTHON = "3.11"
-TEST_DEPS = ["pytest>=8", "numpy"]
+TEST_DEPS = ["pytest>=8", "numpy", "hypothesis"]
 FIXTURE_PLUGINS = ["./tests/fixtures/flowyml-fake", "./tests/fixtures/flowyml-broken"]
 
 
