@@ -68,3 +68,16 @@ def test_a_helper_defined_after_the_first_call_is_taken_into_account():
     before = code_fingerprint(namespace["late"])
     exec("def later(x):\n    return x + 1\n", namespace)
     assert code_fingerprint(namespace["late"]) != before
+
+
+def test_a_changed_default_value_changes_the_fingerprint():
+    namespace: dict[str, object] = {"THRESH": 1}
+    exec("def s(k=THRESH, *, scale=2):\n    return k * scale\n", namespace)
+    before = code_fingerprint(namespace["s"])
+    namespace["THRESH"] = 5
+    exec("def s(k=THRESH, *, scale=2):\n    return k * scale\n", namespace)
+    assert code_fingerprint(namespace["s"]) != before
+    function = namespace["s"]
+    after = code_fingerprint(function)
+    function.__kwdefaults__ = {"scale": 3}  # type: ignore[attr-defined]
+    assert code_fingerprint(function) != after

@@ -72,6 +72,17 @@ def _constant_repr(value: Any) -> str | None:
     return None
 
 
+def _default_repr(value: Any) -> str:
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+        return f"{value[0]}={_default_repr(value[1])}"  # a keyword-only default
+    const = _constant_repr(value)
+    if const is not None:
+        return const
+    # Anything else is identified by its type: its state is not part of the fingerprint,
+    # as for the other non-constant values a step reads.
+    return f"<{type(value).__module__}.{type(value).__qualname__}>"
+
+
 @functools.lru_cache(maxsize=4096)
 def _referenced_names(code: types.CodeType) -> frozenset[str]:
     names = set(code.co_names)
@@ -133,6 +144,15 @@ def _compute_fingerprint(
     code = func.__code__
     snapshot.attributes.append((func, "__code__", code))
     parts: list[str] = [_source_of_code(code)]
+    # Default values are evaluated once, when `def` runs: `def s(k=THRESH)` does not read
+    # THRESH when called, and its source does not change when THRESH does.
+    defaults = func.__defaults__
+    kwdefaults = func.__kwdefaults__
+    snapshot.attributes.append((func, "__defaults__", defaults))
+    snapshot.attributes.append((func, "__kwdefaults__", kwdefaults))
+    if defaults or kwdefaults:
+        named = [*(defaults or ()), *sorted((kwdefaults or {}).items())]
+        parts.append("defaults=" + repr([_default_repr(value) for value in named]))
     dependencies: list[tuple[str, Any]] = []
     for name, cell in zip(code.co_freevars, func.__closure__ or (), strict=False):
         value = _cell_value(cell)
