@@ -15,7 +15,7 @@ import pytest
 from flowyml import LocalArtifactStore
 from flowyml.artifact_store import ArtifactRef
 from flowyml.artifact_value import Artifact
-from flowyml.materializers import ArtifactLoadError
+from flowyml.errors import ArtifactLoadError
 
 PIPE = textwrap.dedent("""
     import sys

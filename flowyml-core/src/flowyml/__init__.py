@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "ArtifactError": "flowyml.errors",
+    "ArtifactLoadError": "flowyml.errors",
     "ArtifactRef": "flowyml.artifact_store",
     "ArtifactStore": "flowyml.artifact_store",
     "BackendError": "flowyml.errors",
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from flowyml.dag import DAG
     from flowyml.errors import (
         ArtifactError,
+        ArtifactLoadError,
         BackendError,
         CacheError,
         ConfigError,

@@ -26,8 +26,8 @@ from typing import IO, Any, ClassVar
 from urllib.parse import unquote, urlparse
 
 from flowyml.database import Database
-from flowyml.errors import ArtifactError, MaterializationError
-from flowyml.materializers import ArtifactLoadError, Materializer
+from flowyml.errors import ArtifactError, ArtifactLoadError, MaterializationError
+from flowyml.materializers import Materializer
 
 __all__ = ["ArtifactRef", "ArtifactStore", "LocalArtifactStore"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flowyml.artifact_store import ArtifactRef
 from flowyml.cache import output_fingerprint
-from flowyml.materializers import ArtifactLoadError
+from flowyml.errors import ArtifactLoadError
 
 __all__ = ["Artifact", "digest_from_uri"]
 

@@ -11,6 +11,7 @@ from typing import Any
 
 __all__ = [
     "ArtifactError",
+    "ArtifactLoadError",
     "BackendError",
     "CacheError",
     "ConfigError",
@@ -55,6 +56,29 @@ class StepTimeoutError(StepExecutionError):
 
 class ArtifactError(FlowyMLError):
     """An artifact could not be written to or read from the artifact store."""
+
+
+class ArtifactLoadError(ArtifactError):
+    """A stored artifact cannot be read back into a value.
+
+    The message names the artifact (and the step that wrote it, when recorded), where it
+    is stored, why it cannot be read and what to do.
+
+    Attributes:
+        reason: why it cannot be read, and what to do.
+        what: what the artifact is, e.g. "output 'model' of step 'train'", when known.
+        uri: where it is stored, when known.
+    """
+
+    def __init__(self, reason: str, *, what: str | None = None, uri: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.what = what
+        self.uri = uri
+
+    def __str__(self) -> str:
+        where = f" ({self.uri})" if self.uri else ""
+        return f"cannot load {self.what or 'artifact'}{where}: {self.reason}"
 
 
 class MaterializationError(ArtifactError):

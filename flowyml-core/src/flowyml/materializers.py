@@ -26,7 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import IO, Any, ClassVar
 
-from flowyml.errors import ArtifactError
+from flowyml.errors import ArtifactLoadError
 from flowyml.references import (
     import_pipeline_global,
     is_file_module,
@@ -46,29 +46,6 @@ __all__ = [
 
 _CHUNK = 16 * 1024 * 1024
 _JSON_SCALARS = (str, int, float, bool, type(None))
-
-
-class ArtifactLoadError(ArtifactError):
-    """A stored artifact cannot be read back into a value.
-
-    The message names the artifact (and the step that wrote it, when recorded), where it
-    is stored, why it cannot be read and what to do.
-
-    Attributes:
-        reason: why it cannot be read, and what to do.
-        what: what the artifact is, e.g. "output 'model' of step 'train'", when known.
-        uri: where it is stored, when known.
-    """
-
-    def __init__(self, reason: str, *, what: str | None = None, uri: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.what = what
-        self.uri = uri
-
-    def __str__(self) -> str:
-        where = f" ({self.uri})" if self.uri else ""
-        return f"cannot load {self.what or 'artifact'}{where}: {self.reason}"
 
 
 class Materializer(ABC):
