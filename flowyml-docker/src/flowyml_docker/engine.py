@@ -80,4 +80,6 @@ def managed_containers(client: Any, run_id: str | None = None) -> list[Any]:
     labels = [f"{LABEL_MANAGED}=1"]
     if run_id is not None:
         labels.append(f"{LABEL_RUN_ID}={run_id}")
-    return list(client.containers.list(all=True, filters={"label": labels}))
+    # ignore_removed: a container removed between the listing and its inspection (its run
+    # ended meanwhile) is simply not listed, instead of failing the caller with NotFound.
+    return list(client.containers.list(all=True, filters={"label": labels}, ignore_removed=True))
