@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import time
 
 from flowyml import Context, Pipeline, ResourceConfig, step
@@ -115,3 +117,47 @@ def maybe_fail(base: int, fail: bool) -> int:
 
 
 resumable = Pipeline("docker-resumable", steps=[base_value, maybe_fail])
+
+
+@step(outputs=["given"])
+def give() -> int:
+    return 1
+
+
+@step(inputs=["given"], outputs=["taken"])
+def misbehave(given: int, fault: str) -> int:
+    """Fails the way ``fault`` names; ``hang`` prints a line first, so tests can wait for it."""
+    if fault == "raise":
+        raise RuntimeError("the step broke inside its container")
+    if fault == "exit0":
+        sys.exit(0)
+    if fault == "exit3":
+        sys.exit(3)
+    if fault == "os_exit":
+        os._exit(7)
+    if fault == "segfault":
+        ctypes.string_at(0)
+    if fault == "hang":
+        print("hanging", flush=True)
+        time.sleep(120)
+    return given + 1
+
+
+@step(inputs=["taken"], outputs=["kept"])
+def keep(taken: int) -> int:
+    """Never reached when ``misbehave`` fails."""
+    return taken * 10
+
+
+faulty = Pipeline("docker-faulty", steps=[give, misbehave, keep], context=Context(fault="none"))
+
+
+@step(outputs=["late"], timeout=1)
+def overrun() -> int:
+    """Sleeps far past its one-second timeout."""
+    print("overrunning", flush=True)
+    time.sleep(120)
+    return 0
+
+
+overrunning = Pipeline("docker-overrunning", steps=[overrun])
