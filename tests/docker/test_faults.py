@@ -187,11 +187,6 @@ def test_sigint_or_sigterm_of_the_owner_cancels_the_run_and_removes_its_containe
     assert_no_container_of(docker_client, record.run_id, within=5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the step a stop_run killed is recorded failed, not cancelled: "
-    "LaunchOutcome has no way to say so and the docker executor returns a plain failure",
-)
 @pytest.mark.parametrize("signum", STOPPING, ids=lambda s: signal.Signals(s).name)
 def test_sigint_or_sigterm_of_the_owner_records_the_running_step_cancelled(
     signum, cli, docker_client

@@ -56,7 +56,10 @@ def start_background_run(
         except BaseException as exc:  # on_finished must be told whatever happened
             error = f"{type(exc).__name__}: {exc}"
         if is_cancelled():
-            status, error = ExecutionStatus.CANCELLED, "stopped by stop_run"
+            status, error = (
+                ExecutionStatus.CANCELLED,
+                "stopped (by stop_run, or a signal to its owner)",
+            )
             orchestrator.run_store.finish_run(run_id, status, error)
         on_finished(status, error)
 

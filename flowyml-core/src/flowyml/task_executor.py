@@ -36,6 +36,7 @@ class LaunchOutcome:
         exit_code: the exit code; negative for "killed by that signal".
         logs: everything the environment printed.
         timed_out: the launch was killed for exceeding its timeout.
+        cancelled: the launch was stopped (or never started) because its run was stopped.
         reason: a backend's own words for an abnormal end (e.g. "killed for memory").
     """
 
@@ -43,6 +44,7 @@ class LaunchOutcome:
     logs: str = ""
     timed_out: bool = False
     reason: str | None = None
+    cancelled: bool = False
 
 
 def describe_exit(code: int) -> str:
@@ -247,6 +249,7 @@ class TaskExecutor(Executor):
         failure = ExecutionResult(
             step_name=name,
             success=False,
+            cancelled=outcome.cancelled,
             error=error,
             logs=outcome.logs,
             exit_code=outcome.exit_code,

@@ -200,7 +200,9 @@ class DockerExecutor(TaskExecutor):
         record = tracker.group(group, [])
         if tracker.is_cancelled():
             tracker.update_group(group, status="cancelled", error="not started: run stopped")
-            return LaunchOutcome(-signal.SIGTERM, reason="was not started: the run was stopped")
+            return LaunchOutcome(
+                -signal.SIGTERM, reason="was not started: the run was stopped", cancelled=True
+            )
         limits = (resources or ResourceConfig()).with_defaults(self.default_resources)
         client = self.client()
         volumes = dict(self.volumes)
@@ -261,7 +263,9 @@ class DockerExecutor(TaskExecutor):
     ) -> LaunchOutcome:
         if not tracker.container_created(group, container.id, container.name, self.image):
             tracker.update_group(group, status="cancelled", error="not started: run stopped")
-            return LaunchOutcome(-signal.SIGTERM, reason="was not started: the run was stopped")
+            return LaunchOutcome(
+                -signal.SIGTERM, reason="was not started: the run was stopped", cancelled=True
+            )
         try:
             container.start()
         except engine_errors() as exc:
@@ -299,7 +303,7 @@ class DockerExecutor(TaskExecutor):
             memory = f" of {limits.memory}" if limits.memory else ""
             reason = OOM_REASON.replace("limit", f"limit{memory}")
         elif tracker.is_cancelled() and code != 0:
-            reason = f"was stopped by stop_run (container {describe_exit(code)})"
+            reason = f"was cancelled: its run was stopped (container {describe_exit(code)})"
             status = "cancelled"
         elif timed_out.is_set():
             status = "timed_out"
@@ -314,7 +318,9 @@ class DockerExecutor(TaskExecutor):
         )
         severity = "INFO" if code == 0 else "ERROR"
         tracker.log(f"container {container.name} {reason or describe_exit(code)}", group, severity)
-        return LaunchOutcome(code, logs, timed_out.is_set() and not oom, reason)
+        return LaunchOutcome(
+            code, logs, timed_out.is_set() and not oom, reason, cancelled=status == "cancelled"
+        )
 
     def _time_out(self, container: Any, flag: threading.Event) -> None:
         flag.set()

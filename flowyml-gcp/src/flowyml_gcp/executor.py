@@ -123,7 +123,9 @@ class VertexExecutor(TaskExecutor):
         record = self.state.group(group)
         if self.state.is_cancelled():
             self.state.update(group, status=ExecutionStatus.CANCELLED, error="run stopped")
-            return LaunchOutcome(-signal.SIGTERM, reason="was not started: the run was stopped")
+            return LaunchOutcome(
+                -signal.SIGTERM, reason="was not started: the run was stopped", cancelled=True
+            )
         limits = (resources or ResourceConfig()).with_defaults(self.default_resources)
         try:
             job = custom_job(
@@ -222,7 +224,8 @@ class VertexExecutor(TaskExecutor):
         elif status is ExecutionStatus.FAILED and not _EXIT_RE.search(error or ""):
             reason = f"failed on Vertex AI ({state_name(job.state)}): {error or 'no error given'}"
         code = -signal.SIGTERM if status is ExecutionStatus.CANCELLED else exit_code_of(job)
-        return LaunchOutcome(code, "\n".join(lines), timed_out, reason)
+        stopped = status is ExecutionStatus.CANCELLED and not timed_out
+        return LaunchOutcome(code, "\n".join(lines), timed_out, reason, cancelled=stopped)
 
     def _cancel_job(self, name: str) -> None:
         from google.api_core.exceptions import FailedPrecondition
