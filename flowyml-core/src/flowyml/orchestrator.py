@@ -115,6 +115,8 @@ class Orchestrator:
         finally:
             if self.artifact_store is not None:
                 self.artifact_store.flush()  # before the records that point at artifacts
+            if status is not ExecutionStatus.SUCCESS:
+                self._record_resume_keys(state, run_id, context, pipeline)
             self.run_store.finish_run(run_id, status, error)
             self.listener.run_finished(run_id, status.value)
         not_run = [name for name in dag.order if name not in state.results]
@@ -135,6 +137,25 @@ class Orchestrator:
                 raise interrupted
             raise RunInterrupted(signal.SIGINT, run) from interrupted
         return run
+
+    def _record_resume_keys(
+        self, state: _RunState, run_id: str, context: Context, pipeline: Pipeline
+    ) -> None:
+        """Give the completed steps that ran without a cache key (uncacheable, or no cache)
+        the key a resume of this unsuccessful run compares (see :mod:`flowyml.resume`).
+
+        Done once at the end, not per step: only a run that did not succeed is resumed.
+        """
+        keys: dict[str, str] = {}
+        for member in pipeline.steps:
+            result = state.results.get(member.name)
+            if result is None or not result.success or result.skipped or result.cache_key:
+                continue
+            key = key_of(member, state.artifacts, context)
+            if key is not None:
+                keys[member.name] = key
+        if keys:
+            self.run_store.record_step_keys(run_id, keys)
 
     def _cancel_running(self, state: _RunState, run_id: str, exc: KeyboardInterrupt) -> str:
         """Record every step still running as cancelled; returns the run's error line."""
@@ -338,11 +359,7 @@ class Orchestrator:
             refs = {
                 name: {"uri": uri, "digest": "", "size": 0} for name, uri in result.outputs.items()
             }
-            key = result.cache_key
-            if key is None and result.success and not result.skipped:
-                # Uncacheable steps get a key too: a resumed run compares it (see _reuse).
-                key = key_of(member, state.artifacts, context)
-            self.run_store.step_finished(run_id, result, refs, key)
+            self.run_store.step_finished(run_id, result, refs, result.cache_key)
             self.listener.step_finished(result)
             if not result.success:
                 failed = True

@@ -46,10 +46,10 @@ HEARTBEAT_INTERVAL = 5.0
 HEARTBEAT_TIMEOUT = 60.0
 """Seconds without a heartbeat after which a run owned elsewhere is presumed crashed."""
 
-STEP_COMMIT_BURST = 20
+STEP_COMMIT_BURST = 5
 """Step starts committed at once in a burst, before :class:`StepCommits` slows down."""
 
-STEP_COMMIT_INTERVAL = 0.01
+STEP_COMMIT_INTERVAL = 0.05
 """Seconds between two step starts committed at once, after a burst."""
 
 

@@ -230,6 +230,13 @@ class RunStore:
             (json.dumps(refs), run_id, step),
         )
 
+    def record_step_keys(self, run_id: str, keys: dict[str, str]) -> None:
+        """Record the keys under which steps ran (step -> key) for a later resume."""
+        for step, key in keys.items():
+            self.db.write(
+                "UPDATE step_runs SET cache_key=? WHERE run_id=? AND step=?", (key, run_id, step)
+            )
+
     def append_log(self, run_id: str, step: str, text: str, ts: float | None = None) -> None:
         """Append captured output of a step."""
         self.db.write(
