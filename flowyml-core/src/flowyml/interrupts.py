@@ -63,8 +63,8 @@ def interrupts_stop_runs() -> Iterator[None]:
     previous: dict[int, Any] = {}
     for signum in _SIGNALS:
         current = signal.getsignal(signum)
-        if current is signal.SIG_IGN and signum != signal.SIGINT:
-            continue  # e.g. SIGHUP ignored under nohup: the user asked for that
+        if current is signal.SIG_IGN:
+            continue  # e.g. SIGHUP under nohup, SIGINT in a background job: asked for
         previous[signum] = signal.signal(signum, _handle)
     _state.active = True
     _received.clear()
