@@ -21,3 +21,16 @@ def flowyml_register_artifact_stores() -> list[type[Any]]:
     from flowyml_gcp.artifact_store import GCSArtifactStore
 
     return [GCSArtifactStore]
+
+
+@hookimpl
+def flowyml_run_crashed(run_id: str, backend: str) -> None:
+    """Cancel the jobs a crashed ``vertex_ai`` run left running: nobody follows them now.
+
+    Other backends' runs cost nothing here: no Google library is imported, no API called.
+    """
+    if backend != "vertex_ai":
+        return
+    from flowyml_gcp.crashed_runs import cancel_crashed_run_jobs
+
+    cancel_crashed_run_jobs(run_id)
