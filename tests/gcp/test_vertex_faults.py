@@ -46,18 +46,6 @@ FATAL = {
     "segfault": "SIGSEGV",
     "sigkill": "SIGKILL",
 }
-PID_1_IGNORES_SIGKILL = pytest.mark.xfail(
-    strict=True,
-    reason="the step runner is PID 1 of the job's container (flowyml_gcp.job_spec.custom_job "
-    "sets command ['flowyml'] and nothing reaps or forwards for it), and Linux does not "
-    "deliver the SIGKILL a namespace's PID 1 sends itself: the step returns, the run succeeds",
-)
-STOPPED_RUN_LEFT_RUNNING = pytest.mark.xfail(
-    strict=True,
-    reason="VertexAIOrchestrator.stop_run(graceful=False), which remote_run calls on the "
-    "signal, returns before the run's thread records the cancelled run; the CLI then exits, "
-    "the run stays 'running' in the store, and the next reader marks it crashed",
-)
 
 
 class Cli:
@@ -180,13 +168,7 @@ def test_a_failing_step_fails_the_run_and_the_cli_exits_1(fault, cli, vertex_pro
     }
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        pytest.param(fault, marks=PID_1_IGNORES_SIGKILL) if fault == "sigkill" else fault
-        for fault in sorted(FATAL)
-    ],
-)
+@pytest.mark.parametrize("fault", sorted(FATAL))
 def test_a_step_that_kills_its_job_process_fails_the_run_naming_the_step(
     fault, cli, vertex_project, fake_vertex
 ):
@@ -226,7 +208,6 @@ def test_a_stopping_signal_cancels_the_running_job_and_exits_128_plus_the_signal
     }
 
 
-@STOPPED_RUN_LEFT_RUNNING
 @pytest.mark.parametrize("signum", STOPPING, ids=lambda s: signal.Signals(s).name)
 def test_a_stopping_signal_records_the_run_and_its_running_step_cancelled(
     signum, cli, vertex_project, fake_vertex, log_store

@@ -21,7 +21,7 @@ from typing import Any
 
 from flowyml.errors import RunInterrupted
 
-__all__ = ["interrupts_stop_runs", "user_interrupted"]
+__all__ = ["interrupts_stop_runs", "stop_on_sigterm", "user_interrupted"]
 
 _SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -75,3 +75,18 @@ def interrupts_stop_runs() -> Iterator[None]:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         _received.clear()
+
+
+def stop_on_sigterm() -> None:
+    """In a process running steps for a run owned elsewhere (the step runner in a
+    container or cloud job), SIGTERM raises ``RunInterrupted``, which step code cannot
+    mistake for its own failure, and ends the process promptly even as PID 1 (which
+    ignores signals it has no handler for)."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # handlers can only be installed from the main thread
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        _received.append(signum)
+        raise RunInterrupted(signum)
+
+    signal.signal(signal.SIGTERM, stop)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Mapping
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from flowyml.artifact_value import Artifact
 from flowyml.errors import RunInterrupted
 from flowyml.pipeline_run import PipelineRun
+from flowyml.results import WaitTimeoutError
 from flowyml.status import ExecutionStatus
 
 if TYPE_CHECKING:
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from flowyml.run_listener import RunListener
 
 __all__ = ["run_remote"]
+
+_STOP_RECORD_SECONDS = 10.0
 
 
 def run_remote(
@@ -61,6 +65,10 @@ def run_remote(
     except KeyboardInterrupt as exc:
         orchestrator.stop_run(submission.job_id, graceful=False)
         interrupted, status = exc, ExecutionStatus.CANCELLED
+        # Let the backend record the run cancelled before this process exits; one that
+        # takes longer leaves the run to the next reader, which finds it crashed.
+        with contextlib.suppress(WaitTimeoutError):
+            submission.wait(timeout=_STOP_RECORD_SECONDS)
     results = orchestrator.step_results(submission.job_id)
     artifacts: dict[str, Artifact] = {}
     for item in pipeline.steps:

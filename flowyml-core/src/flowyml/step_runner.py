@@ -18,7 +18,9 @@ a step failed.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from typing import Any
 
@@ -141,22 +143,27 @@ def _resolve_steps(task: dict[str, Any]) -> list[Step]:
     return steps
 
 
-def _exit_on_sigterm() -> None:
-    """Turn SIGTERM into a prompt exit, even as PID 1 (where it is ignored by default).
+def _wait_as_init(child: int) -> int:
+    """As PID 1 of a container, wait for the child running the steps; its exit code.
 
-    A container or cloud job is stopped with SIGTERM; without a handler a step runner that
-    is PID 1 would sit out the whole grace period before being killed.
+    PID 1 ignores every signal it has no handler for — even a SIGKILL a step sends its own
+    process — and inherits orphans to reap. So the steps run in a child, where faults
+    behave as on every other backend, and this process forwards stop signals to it,
+    reaps whatever ends, and exits as the child did (128 + N for a signal, as a shell).
     """
     import signal
-    import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        return  # handlers can only be installed from the main thread
+    def forward(signum: int, frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signum)
 
-    def stop(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
+    while True:
+        pid, status = os.wait()
+        if pid == child:
+            code = os.waitstatus_to_exitcode(status)
+            return 128 - code if code < 0 else code
 
 
 def run_task(
@@ -179,13 +186,12 @@ def run_task(
         PipelineDefinitionError: the task and the expected steps disagree, or the
             pipeline cannot be imported.
     """
-    import os
-
+    from flowyml.interrupts import stop_on_sigterm
     from flowyml.pipeline import STEP_RUNNER_ENV
     from flowyml.step_execution import execute_step_in_process
 
     os.environ[STEP_RUNNER_ENV] = "1"
-    _exit_on_sigterm()
+    stop_on_sigterm()
     task = json.loads(store.read_named(task_key(run_id, group)))
     if steps is not None and steps != task["steps"]:
         raise PipelineDefinitionError(
@@ -233,7 +239,7 @@ def main(argv: list[str]) -> int:
     """
     import argparse
 
-    from flowyml.errors import FlowyMLError
+    from flowyml.errors import FlowyMLError, RunInterrupted
     from flowyml.plugins import get_plugin_manager
 
     parser = argparse.ArgumentParser(prog="flowyml step-runner")
@@ -243,6 +249,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--pipeline")
     parser.add_argument("--steps")
     args = parser.parse_args(argv)
+    if os.getpid() == 1 and hasattr(os, "fork"):
+        child = os.fork()
+        if child:
+            return _wait_as_init(child)
     try:
         store = get_plugin_manager().artifact_store_for(args.artifact_store)
         return run_task(
@@ -255,3 +265,6 @@ def main(argv: list[str]) -> int:
     except FlowyMLError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RunInterrupted as exc:  # stopped with its run: the job is being cancelled
+        print(f"step runner {exc}", file=sys.stderr)
+        return exc.exit_code
