@@ -16,6 +16,7 @@ import atexit
 import logging
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -130,6 +131,25 @@ _DATABASE_ERRORS = frozenset(
 )
 
 
+def _enable_wal(conn: sqlite3.Connection, deadline_seconds: float = 30.0) -> None:
+    """Switch a database to WAL, waiting out another process doing the same.
+
+    Two processes opening a new database at once race to change its journal mode, and
+    SQLite answers the loser "database is locked" at once, without its busy handler.
+    """
+    deadline = time.monotonic() + deadline_seconds
+    delay = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 class Database:
     """One SQLite file shared by the run store and the cache index.
 
@@ -144,7 +164,7 @@ class Database:
         self._conn = sqlite3.connect(
             self.path, timeout=30.0, check_same_thread=False, isolation_level=None
         )
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(self._conn)
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._add_missing_columns()
         self._conn.executescript(schema)
