@@ -1,7 +1,8 @@
 """Pipelines whose steps fail in every way a user can meet, chosen by the `fault` parameter.
 
-Each step that can hang writes its process id to ``<project>/pids/<step>`` first, so a
-test can check afterwards that no step process was left running.
+Where ``FLOWYML_FAULTS_PIDS`` names a folder, each step that can hang writes its process
+id there first, so a test can check afterwards that no step process was left running.
+The vertex_ai suite copies this file into its test project, so into the jobs' image.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from flowyml import Context, Pipeline, step
 
 
 def _note_pid(name: str) -> None:
-    folder = Path(os.environ.get("FLOWYML_FAULTS_PIDS", "pids"))
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_text(str(os.getpid()))
+    folder = os.environ.get("FLOWYML_FAULTS_PIDS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / name).write_text(str(os.getpid()))
 
 
 @step(outputs=["a"])
@@ -30,6 +32,7 @@ def produce() -> int:
 @step(inputs=["a"], outputs=["b"])
 def misbehave(a: int, fault: str = "none") -> int:
     _note_pid("misbehave")
+    print(f"misbehave: {fault}", flush=True)  # the step code runs: seen in the job's log
     if fault == "raise":
         raise RuntimeError("the step broke")
     if fault == "exit0":

@@ -29,7 +29,7 @@ from test_vertex_harness import stack_yaml, wait_for
 
 pytestmark = pytest.mark.gcp
 
-FAULT_PIPELINES = Path(__file__).resolve().parent / "vertex_fault_pipelines.py"
+FAULT_PIPELINES = Path(__file__).resolve().parents[1] / "faults" / "fault_pipelines.py"
 RUN_FAULTY = ("run", "fault_pipelines.py:faulty", "--backend", "vertex", "--quiet")
 STOPPING = [signal.SIGINT, signal.SIGTERM]
 
