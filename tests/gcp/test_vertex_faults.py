@@ -168,6 +168,20 @@ def test_a_failing_step_fails_the_run_and_the_cli_exits_1(fault, cli, vertex_pro
     }
 
 
+def test_a_step_past_its_timeout_has_its_job_cancelled_and_fails_the_run(
+    cli, vertex_project, fake_vertex
+):
+    started = time.monotonic()
+    done = cli.run("run", "fault_pipelines.py:timeout", "--backend", "vertex", "--quiet")
+    assert done.returncode == 1, done.stderr
+    assert time.monotonic() - started < 90, "the step sleeps 120 s: the timeout did not act"
+    record = only_run(vertex_project)
+    assert record.status.value == "failed"
+    assert statuses(record) == {"overrun": "failed"}
+    assert "exceeded its timeout of 1 s" in step_error(record, "overrun")
+    assert job_states(fake_vertex, record.run_id) == {"overrun": "JOB_STATE_CANCELLED"}
+
+
 @pytest.mark.parametrize("fault", sorted(FATAL))
 def test_a_step_that_kills_its_job_process_fails_the_run_naming_the_step(
     fault, cli, vertex_project, fake_vertex
