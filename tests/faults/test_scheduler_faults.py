@@ -24,8 +24,8 @@ def test_a_3000_step_chain_failing_at_step_10_is_recorded_without_crashing_the_s
     assert len(record.steps) == 11 and record.status.value == "failed"
 
 
-def test_two_concurrent_runs_sharing_the_cache_both_succeed_and_agree(cli, project):
-    args = ("run", f"{PIPELINES}:shared", "--backend", "local", "--quiet")
+def test_two_concurrent_runs_sharing_the_cache_both_succeed_and_agree(backend, cli, project):
+    args = ("run", f"{PIPELINES}:shared", "--backend", backend, "--quiet")
     first, second = cli.start(*args), cli.start(*args)
     outs = [p.communicate(timeout=120) for p in (first, second)]
     assert first.returncode == 0 and second.returncode == 0, outs
