@@ -83,3 +83,23 @@ def test_backends_lists_name_distribution_version_and_settings(project):
 def test_run_of_missing_file_is_a_clear_error(project):
     done = flowyml("run", "nowhere.py", cwd=project)
     assert done.returncode == 2 and "no such file: nowhere.py" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("x = 1\ndef broken(:\n    pass\n", "error: pipe.py:2: invalid syntax\n    def broken(:"),
+        (
+            "import numpyy_missing\n",
+            "error: importing pipe.py failed: ModuleNotFoundError: No module named "
+            "'numpyy_missing'",
+        ),
+    ],
+)
+def test_a_pipeline_file_that_cannot_be_imported_is_one_short_error(project, source, expected):
+    (project / "pipe.py").write_text(source)
+    done = flowyml("run", "pipe.py", cwd=project)
+    assert done.returncode == 2
+    assert done.stderr.startswith(expected), done.stderr
+    assert "click" not in done.stderr and "importlib" not in done.stderr
+    assert len(done.stderr.splitlines()) <= 4

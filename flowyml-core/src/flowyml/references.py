@@ -134,10 +134,33 @@ def load_module_from_path(path: str) -> Any:
         sys.path.insert(0, directory)
     try:
         spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise PipelineDefinitionError(_import_failure(path, exc)) from exc
     except BaseException:
         sys.modules.pop(name, None)
         raise
     return module
+
+
+def _import_failure(path: str, exc: Exception) -> str:
+    """What went wrong importing a pipeline file, in the user's terms: the file and line
+    of a syntax error, or the user's own frames of an error raised while importing."""
+    import traceback
+
+    if isinstance(exc, SyntaxError) and exc.lineno is not None:
+        where = f"{path}:{exc.lineno}"
+        line = (exc.text or "").strip()
+        shown = f"\n    {line}" if line else ""
+        return f"{where}: {exc.msg}{shown}"
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not frame.filename.startswith("<frozen")
+        and os.path.dirname(os.path.abspath(__file__)) not in frame.filename
+    ]
+    lines = "".join(traceback.format_list(frames)).rstrip()
+    return f"importing {path} failed: {type(exc).__name__}: {exc}" + (f"\n{lines}" if lines else "")
 
 
 def main_module_as(module_name: str, path: str | None = None) -> ModuleType | None:
