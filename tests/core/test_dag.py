@@ -65,3 +65,17 @@ def test_descendants_include_the_step_and_everything_downstream():
 def test_ten_thousand_step_chain_validates():
     dag = DAG(_chain(10_000))
     assert dag.order[0] == "s0" and dag.order[-1] == "s9999"
+
+
+def test_a_condition_reading_an_output_orders_its_step_after_the_producer():
+    gated = step(name="gated", outputs=["y"], condition=lambda ok: ok)(lambda: 1)
+    judge = step(name="judge", outputs=["ok"])(lambda: True)
+    dag = DAG([gated, judge])
+    assert dag.order == ["judge", "gated"]
+    assert dag.upstream["gated"] == ["judge"] and dag.condition_inputs["gated"] == ["ok"]
+
+
+def test_a_condition_reading_its_own_output_is_a_cycle():
+    odd = step(name="odd", outputs=["y"], condition=lambda y: y)(lambda: 1)
+    with pytest.raises(PipelineDefinitionError, match="condition of step 'odd' reads its own"):
+        DAG([odd])

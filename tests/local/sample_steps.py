@@ -63,3 +63,17 @@ def pair_second(a: int, b: int) -> int:
 chain = Pipeline("chain", steps=[produce, add_up, double], context=Context(n=10))
 failing = Pipeline("failing", steps=[produce, explode], context=Context(n=10))
 grouped = Pipeline("grouped", steps=[pair_first, pair_second])
+
+
+@step(outputs=["approved"])
+def approve() -> bool:
+    time.sleep(0.2)  # slower than `publish` would take to start: the edge must order them
+    return True
+
+
+@step(outputs=["published"], condition=lambda approved: approved)
+def publish() -> str:
+    return "out"
+
+
+gated = Pipeline("gated", steps=[publish, approve])

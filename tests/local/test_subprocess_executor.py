@@ -141,3 +141,11 @@ def test_a_step_another_process_cannot_import_fails_before_any_step_runs(project
     with pytest.raises(PipelineDefinitionError, match="step 'inner' is not a module-level"):
         pipeline.run(isolated, context={"n": 3})
     assert open_project().run_store.list_runs() == []  # nothing started, nothing recorded
+
+
+@pytest.mark.parametrize("backend", ["local", "subprocess"])
+def test_a_condition_reading_another_steps_output_runs_after_it(project, backend):
+    run = sample_steps.gated.run(backend)
+    assert run.success, run.error
+    assert run.outputs["published"] == "out"
+    assert not run.step_results["publish"].skipped

@@ -25,6 +25,8 @@ class DAG:
         downstream: step name -> names of the steps depending on it.
         order: step names in a topological order (stable: ties keep insertion order).
         external_inputs: inputs no step produces, which the run must supply.
+        condition_inputs: step name -> the artifacts its condition reads (the steps that
+            produce them run first).
     """
 
     def __init__(self, steps: Iterable[Step], external_inputs: Iterable[str] = ()) -> None:
@@ -49,6 +51,7 @@ class DAG:
         self.external_inputs: list[str] = []
         self.upstream: dict[str, list[str]] = {}
         self.downstream: dict[str, list[str]] = {name: [] for name in self.steps}
+        self.condition_inputs: dict[str, list[str]] = {}
         for step in self.steps.values():
             ups: list[str] = []
             for artifact in step.inputs:
@@ -66,6 +69,21 @@ class DAG:
                 if producer == step.name:
                     raise PipelineDefinitionError(
                         f"cycle: step '{step.name}' consumes its own output '{artifact}'"
+                    )
+                if producer not in ups:
+                    ups.append(producer)
+                    self.downstream[producer].append(step.name)
+            # A condition that reads another step's output runs after that step.
+            read = [
+                p for p in step.condition_params if p in self.producers or p in allowed_external
+            ]
+            self.condition_inputs[step.name] = read
+            for artifact in (p for p in read if p in self.producers):
+                producer = self.producers[artifact]
+                if producer == step.name:
+                    raise PipelineDefinitionError(
+                        f"cycle: the condition of step '{step.name}' reads its own output "
+                        f"'{artifact}'"
                     )
                 if producer not in ups:
                     ups.append(producer)

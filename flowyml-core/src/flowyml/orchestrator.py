@@ -13,6 +13,7 @@ from flowyml.artifact_store import ArtifactStore
 from flowyml.artifact_value import Artifact
 from flowyml.cache import CacheStore
 from flowyml.context import Context
+from flowyml.dag import DAG
 from flowyml.errors import RunInterrupted
 from flowyml.executor import Executor, result_artifacts
 from flowyml.grouping import StepGroup, group_steps
@@ -94,7 +95,7 @@ class Orchestrator:
         self.listener.run_started(run_id, pipeline.name, self.executor.name, list(dag.order))
         if self.cache_store is not None:
             self.cache_store.preload(dag.order)
-        state = _RunState(groups, artifacts, dag.producers)
+        state = _RunState(groups, artifacts, dag)
         status = ExecutionStatus.FAILED
         error: str | None = None
         interrupted: KeyboardInterrupt | None = None
@@ -128,6 +129,7 @@ class Orchestrator:
             step_results={name: state.results[name] for name in dag.order if name in state.results},
             artifacts=state.artifacts,
             not_run=not_run,
+            producers=dag.producers,
             duration_seconds=time.perf_counter() - started,
             error=error,
         )
@@ -243,8 +245,10 @@ class Orchestrator:
         artifacts = state.artifacts
         if len(group.steps) == 1:
             member = group.steps[0]
-            inputs = {name: artifacts[name] for name in member.inputs if name in artifacts}
-            if len(inputs) < len(member.inputs):
+            # What the condition reads travels with the inputs (to another process too).
+            wanted = dict.fromkeys([*member.inputs, *state.condition_inputs[member.name]])
+            inputs = {name: artifacts[name] for name in wanted if name in artifacts}
+            if len(inputs) < len(wanted):
                 return [_skipped(member.name)]
             return [
                 self.executor.execute_step(
@@ -390,13 +394,12 @@ def _skipped(step_name: str) -> ExecutionResult:
 class _RunState:
     """Mutable bookkeeping of one run, owned by the orchestrating thread."""
 
-    def __init__(
-        self, groups: list[StepGroup], artifacts: dict[str, Artifact], producers: dict[str, str]
-    ) -> None:
+    def __init__(self, groups: list[StepGroup], artifacts: dict[str, Artifact], dag: DAG) -> None:
         self.groups = groups
         self.by_name = {g.name: g for g in groups}
         self.group_of = {s.name: g for g in groups for s in g.steps}
-        self.producers = producers  # artifact name -> the step producing it
+        self.producers = dag.producers  # artifact name -> the step producing it
+        self.condition_inputs = dag.condition_inputs  # step -> artifacts its condition reads
         self.recomputed: set[str] = set()  # lost artifacts recomputed once already
         self.children: dict[str, list[str]] = {g.name: [] for g in groups}
         for group in groups:
