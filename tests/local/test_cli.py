@@ -103,3 +103,13 @@ def test_a_pipeline_file_that_cannot_be_imported_is_one_short_error(project, sou
     assert done.stderr.startswith(expected), done.stderr
     assert "click" not in done.stderr and "importlib" not in done.stderr
     assert len(done.stderr.splitlines()) <= 4
+
+
+def test_logs_of_a_step_the_run_does_not_have_is_an_error(script, project):
+    done = flowyml("run", "pipe.py", cwd=project)
+    run_id = done.stdout.split("\nrun ")[1].split()[0]
+    logs = flowyml("runs", "logs", run_id, "--step", "nosuch", cwd=project)
+    assert logs.returncode == 2
+    assert f"run '{run_id}' has no step 'nosuch'; its steps: load, total" in logs.stderr
+    quiet = flowyml("runs", "logs", run_id, "--step", "total", cwd=project)
+    assert quiet.returncode == 0 and "step 'total' printed nothing" in quiet.stderr

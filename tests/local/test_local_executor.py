@@ -217,3 +217,30 @@ def test_execute_step_group_runs_members_in_order(project):
     results = LocalExecutor().execute_step_group(group, {}, context=Context())
     assert [r.step_name for r in results] == ["pair_first", "pair_second"]
     assert results[1].output == 3
+
+
+def test_an_output_that_was_not_produced_says_why(project):
+    import pytest
+
+    from flowyml import FlowyMLError, Pipeline, step
+
+    @step(outputs=["flag"])
+    def decide():
+        return False
+
+    @step(inputs=["flag"], outputs=["model"], condition=lambda flag: flag)
+    def train(flag):
+        return 1
+
+    @step(outputs=["broken"])
+    def explode():
+        raise RuntimeError("no luck")
+
+    run = Pipeline("why", steps=[decide, train, explode]).run(fail_fast=False)
+    with pytest.raises(KeyError, match="step 'train' .* was skipped"):
+        run.outputs["model"]
+    with pytest.raises(FlowyMLError, match="step 'explode' .* failed: RuntimeError: no luck"):
+        run.outputs["broken"]
+    with pytest.raises(KeyError, match="no output named 'modle'; outputs of this run: flag"):
+        run.outputs["modle"]
+    assert run.outputs.get("model") is None and "model" not in run.outputs

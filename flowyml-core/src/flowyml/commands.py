@@ -240,7 +240,13 @@ def runs_show(run_id: str) -> None:
 def runs_logs(run_id: str, step: str | None) -> None:
     """What the steps of a run printed."""
     try:
-        lines = _store().get_logs(run_id, step)
+        store = _store()
+        lines = store.get_logs(run_id, step)
+        if step is not None and not lines:
+            steps = [s.step for s in store.get_run(run_id).steps]
+            if step not in steps:
+                _fail(f"run '{run_id}' has no step '{step}'; its steps: {', '.join(steps)}")
+            click.echo(f"step '{step}' printed nothing", err=True)
     except FlowyMLError as exc:
         _fail(str(exc))
     for step_name, _ts, text in lines:

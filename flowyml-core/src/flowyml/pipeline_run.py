@@ -7,20 +7,54 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowyml.artifact_value import Artifact
+from flowyml.errors import FlowyMLError
 from flowyml.results import ExecutionResult
 from flowyml.status import ExecutionStatus
 
-__all__ = ["PipelineRun"]
+__all__ = ["OutputNotAvailable", "PipelineRun"]
+
+
+class OutputNotAvailable(FlowyMLError, KeyError):
+    """A run has no value for this output; the message says why (a ``KeyError`` too)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class RunOutputs(Mapping[str, Any]):
     """Artifact name -> value; stored values are read on first access."""
 
-    def __init__(self, artifacts: dict[str, Artifact]) -> None:
+    def __init__(self, artifacts: dict[str, Artifact], run: PipelineRun | None = None) -> None:
         self._artifacts = artifacts
+        self._run = run
 
     def __getitem__(self, name: str) -> Any:
-        return self._artifacts[name].value
+        artifact = self._artifacts.get(name)
+        if artifact is None:
+            raise OutputNotAvailable(self._why_missing(name))
+        return artifact.value
+
+    def _why_missing(self, name: str) -> str:
+        run = self._run
+        producer = run.producers.get(name) if run is not None else None
+        if run is None or producer is None:
+            known = ", ".join(sorted(self._artifacts)) or "none"
+            return f"no output named '{name}'; outputs of this run: {known}"
+        result = run.step_results.get(producer)
+        if result is None:
+            return (
+                f"output '{name}' of step '{producer}' is not available: the step did not run "
+                f"(run {run.status.value}: {run.error or 'stopped before it'})"
+            )
+        if result.skipped:
+            return (
+                f"output '{name}' of step '{producer}' is not available: the step was skipped "
+                "(its condition was false, or an input it needs was skipped)"
+            )
+        return (
+            f"output '{name}' of step '{producer}' is not available: the step {result.status.value}"
+            + (f": {result.error}" if result.error else "")
+        )
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._artifacts)
@@ -49,6 +83,7 @@ class PipelineRun:
         not_run: steps never started (upstream failed, or fail-fast stopped the run).
         duration_seconds: wall time.
         error: why the run failed, in one line.
+        producers: output name -> the step that produces it.
     """
 
     run_id: str
@@ -60,6 +95,7 @@ class PipelineRun:
     not_run: list[str] = field(default_factory=list)
     duration_seconds: float = 0.0
     error: str | None = None
+    producers: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def success(self) -> bool:
@@ -69,7 +105,7 @@ class PipelineRun:
     @property
     def outputs(self) -> RunOutputs:
         """Artifact name -> value of every output produced or reused by the run."""
-        return RunOutputs(self.artifacts)
+        return RunOutputs(self.artifacts, self)
 
     @property
     def failed_steps(self) -> list[str]:

@@ -93,6 +93,7 @@ def run_remote(
         step_results=results,
         artifacts=artifacts,
         not_run=[s.name for s in pipeline.steps if s.name not in results],
+        producers={name: s.name for s in pipeline.steps for name in s.outputs},
         duration_seconds=time.perf_counter() - started,
         error=error,
     )
