@@ -113,3 +113,12 @@ def test_logs_of_a_step_the_run_does_not_have_is_an_error(script, project):
     assert f"run '{run_id}' has no step 'nosuch'; its steps: load, total" in logs.stderr
     quiet = flowyml("runs", "logs", run_id, "--step", "total", cwd=project)
     assert quiet.returncode == 0 and "step 'total' printed nothing" in quiet.stderr
+
+
+def test_a_misspelled_parameter_is_an_error_before_anything_runs(script, project):
+    done = flowyml("run", "pipe.py", "-p", "nn=3", cwd=project)
+    assert done.returncode == 2
+    assert "parameter 'nn': no step of pipeline 'cli-demo' takes it; did you mean 'n'?" in (
+        done.stderr
+    )
+    assert not (project / ".flowyml").exists() or "run " not in done.stdout

@@ -72,15 +72,18 @@ def run(
     quiet: bool,
 ) -> None:
     """Run the pipeline in TARGET (FILE[:ATTR])."""
+    from flowyml.parameters import check_parameter_names
     from flowyml.progress import ProgressDisplay
     from flowyml.run_listener import RunListener
 
     try:
         pipeline = _load_pipeline(target)
+        parsed = _parse_params(params)
+        check_parameter_names(parsed, pipeline.steps, pipeline.name)
         listener = RunListener() if quiet else ProgressDisplay()
         result = pipeline.run(
             backend,
-            context=_parse_params(params) or None,
+            context=parsed or None,
             resume=resume,
             fail_fast=False if continue_on_failure else None,
             echo_logs=False,
