@@ -1,0 +1,343 @@
+"""The backend API: everything a backend author imports from flowyml-core.
+
+A backend plugin imports three modules of the core and nothing else: :mod:`flowyml`
+(the user API: ``Pipeline``, ``step``...), this module, and :mod:`flowyml.testing` (the
+conformance suite its tests subclass). Our own plugins (``local``, ``subprocess``,
+``docker``, ``vertex_ai``) are written against exactly this surface, so a third party
+can do whatever they do.
+
+What a backend author gets, by group:
+
+Contracts
+    ``Executor`` and ``ExecutorConfig`` (run steps in process or elsewhere);
+    ``TaskExecutor``, ``LaunchOutcome`` and ``describe_exit`` (run each step group
+    through the step runner: implement only ``launch``); ``RemoteOrchestrator``,
+    ``RemoteOrchestratorConfig`` and ``SubmitOptions`` (hand a whole run to another
+    system); ``Orchestrator`` (the core DAG scheduler a remote orchestrator runs over its
+    own executor) and ``start_background_run`` (run it in a thread so that
+    ``run_pipeline`` returns at once); ``RunListener`` (progress events); ``hookimpl``
+    (marks the plugin's hook implementations).
+
+Step launching
+    ``execute_step_in_process`` (run one step here with every policy applied);
+    ``step_runner_args`` (the arguments of ``flowyml step-runner`` for one group),
+    ``write_task``, ``read_manifest``, ``task_key`` and ``manifest_key`` (the group's task
+    and result manifest in the artifact store); ``step_runner_main`` (the step runner
+    itself, for a launcher that runs it in a process it forked);
+    ``preload_step_runner`` and ``flush_run_records`` (for such forked processes).
+
+Stores
+    ``ArtifactStore``, ``ArtifactRef``, ``LocalArtifactStore`` and ``Materializer``;
+    ``installed_materializers``, ``register_artifact_store`` and ``artifact_store_for``
+    (the process's stores by URI); ``RunStore`` with the records it returns,
+    ``RunRecord`` and ``StepRecord``; ``CacheStore``.
+
+Project and configuration
+    ``open_project`` and ``Project`` (the project's folder, run store, cache and artifact
+    store); ``load_config``, ``ProjectConfig`` and ``StackConfig`` (the stacks of
+    ``flowyml.yaml``); ``format_validation_error`` (a settings error in the words of a
+    ``ConfigError``).
+
+Records
+    ``ExecutionResult``, ``ExecutionStatus``, ``SubmissionResult``, ``StepGroup`` and
+    ``group_steps``, ``ResourceConfig`` and ``parse_memory``, ``DockerConfig``,
+    ``Context``.
+
+Errors
+    ``FlowyMLError`` and its subclasses ``PipelineDefinitionError``, ``ConfigError``,
+    ``PluginError``, ``BackendError``, ``StepExecutionError``, ``StepTimeoutError``,
+    ``ArtifactError``, ``ArtifactLoadError``, ``MaterializationError``, ``CacheError``,
+    ``RunNotFoundError`` and ``WaitTimeoutError``; ``RunInterrupted`` (a run stopped by a
+    signal).
+
+Stability: ``BACKEND_API_VERSION`` names the version of this surface. Within one version
+the names in ``__all__`` keep their meaning and stay compatible: new names, new optional
+arguments and new methods with a default may be added. Removing or renaming a name, or
+changing a signature or a contract incompatibly, bumps the version (``"1"`` to ``"2"``),
+is announced in flowyml-core's CHANGELOG.md, and keeps the old name working, deprecated,
+for at least one minor release where that is possible. A plugin may check the version at
+import to refuse a core it was not written for. The modules these names live in
+(``flowyml.task_executor``, ``flowyml.run_store``...) are internal and may move or
+change without notice: import from here.
+
+Names are imported on first use, so ``import flowyml.backend`` costs next to nothing and
+a plugin module pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "BACKEND_API_VERSION",
+    "ArtifactError",
+    "ArtifactLoadError",
+    "ArtifactRef",
+    "ArtifactStore",
+    "BackendError",
+    "CacheError",
+    "CacheStore",
+    "ConfigError",
+    "Context",
+    "DockerConfig",
+    "ExecutionResult",
+    "ExecutionStatus",
+    "Executor",
+    "ExecutorConfig",
+    "FlowyMLError",
+    "LaunchOutcome",
+    "LocalArtifactStore",
+    "MaterializationError",
+    "Materializer",
+    "Orchestrator",
+    "PipelineDefinitionError",
+    "PluginError",
+    "Project",
+    "ProjectConfig",
+    "RemoteOrchestrator",
+    "RemoteOrchestratorConfig",
+    "ResourceConfig",
+    "RunInterrupted",
+    "RunListener",
+    "RunNotFoundError",
+    "RunRecord",
+    "RunStore",
+    "StackConfig",
+    "StepExecutionError",
+    "StepGroup",
+    "StepRecord",
+    "StepTimeoutError",
+    "SubmissionResult",
+    "SubmitOptions",
+    "TaskExecutor",
+    "WaitTimeoutError",
+    "artifact_store_for",
+    "describe_exit",
+    "execute_step_in_process",
+    "flush_run_records",
+    "format_validation_error",
+    "group_steps",
+    "hookimpl",
+    "installed_materializers",
+    "load_config",
+    "manifest_key",
+    "open_project",
+    "parse_memory",
+    "preload_step_runner",
+    "read_manifest",
+    "register_artifact_store",
+    "start_background_run",
+    "step_runner_args",
+    "step_runner_main",
+    "task_key",
+    "write_task",
+]
+
+#: The version of this surface; see the module docstring for when it changes.
+BACKEND_API_VERSION = "1"
+
+# Public name -> (module, attribute there). Only this table and the functions below know
+# where the names live, so moving a core module changes nothing but this file.
+_EXPORTS: dict[str, tuple[str, str]] = {
+    # contracts
+    "Executor": ("flowyml.executor", "Executor"),
+    "ExecutorConfig": ("flowyml.executor", "ExecutorConfig"),
+    "LaunchOutcome": ("flowyml.task_executor", "LaunchOutcome"),
+    "TaskExecutor": ("flowyml.task_executor", "TaskExecutor"),
+    "describe_exit": ("flowyml.task_executor", "describe_exit"),
+    "RemoteOrchestrator": ("flowyml.remote_orchestrator", "RemoteOrchestrator"),
+    "RemoteOrchestratorConfig": ("flowyml.remote_orchestrator", "RemoteOrchestratorConfig"),
+    "SubmitOptions": ("flowyml.remote_orchestrator", "SubmitOptions"),
+    "Orchestrator": ("flowyml.orchestrator", "Orchestrator"),
+    "start_background_run": ("flowyml.background_run", "start_background_run"),
+    "RunListener": ("flowyml.run_listener", "RunListener"),
+    "hookimpl": ("flowyml.hookspecs", "hookimpl"),
+    # step launching
+    "execute_step_in_process": ("flowyml.step_execution", "execute_step_in_process"),
+    "manifest_key": ("flowyml.step_runner", "manifest_key"),
+    "read_manifest": ("flowyml.step_runner", "read_manifest"),
+    "step_runner_args": ("flowyml.step_runner", "step_runner_args"),
+    "step_runner_main": ("flowyml.step_runner", "main"),
+    "task_key": ("flowyml.step_runner", "task_key"),
+    "write_task": ("flowyml.step_runner", "write_task"),
+    # stores
+    "ArtifactRef": ("flowyml.artifact_store", "ArtifactRef"),
+    "ArtifactStore": ("flowyml.artifact_store", "ArtifactStore"),
+    "LocalArtifactStore": ("flowyml.artifact_store", "LocalArtifactStore"),
+    "Materializer": ("flowyml.materializers", "Materializer"),
+    "CacheStore": ("flowyml.cache", "CacheStore"),
+    "RunRecord": ("flowyml.run_store", "RunRecord"),
+    "RunStore": ("flowyml.run_store", "RunStore"),
+    "StepRecord": ("flowyml.run_store", "StepRecord"),
+    # project and configuration
+    "Project": ("flowyml.project", "Project"),
+    "open_project": ("flowyml.project", "open_project"),
+    "ProjectConfig": ("flowyml.config", "ProjectConfig"),
+    "StackConfig": ("flowyml.config", "StackConfig"),
+    "format_validation_error": ("flowyml.config", "format_validation_error"),
+    "load_config": ("flowyml.config", "load_config"),
+    # records
+    "Context": ("flowyml.context", "Context"),
+    "ExecutionResult": ("flowyml.results", "ExecutionResult"),
+    "SubmissionResult": ("flowyml.results", "SubmissionResult"),
+    "ExecutionStatus": ("flowyml.status", "ExecutionStatus"),
+    "StepGroup": ("flowyml.grouping", "StepGroup"),
+    "group_steps": ("flowyml.grouping", "group_steps"),
+    "DockerConfig": ("flowyml.resources", "DockerConfig"),
+    "ResourceConfig": ("flowyml.resources", "ResourceConfig"),
+    "parse_memory": ("flowyml.resources", "parse_memory"),
+    # errors
+    "ArtifactError": ("flowyml.errors", "ArtifactError"),
+    "ArtifactLoadError": ("flowyml.errors", "ArtifactLoadError"),
+    "BackendError": ("flowyml.errors", "BackendError"),
+    "CacheError": ("flowyml.errors", "CacheError"),
+    "ConfigError": ("flowyml.errors", "ConfigError"),
+    "FlowyMLError": ("flowyml.errors", "FlowyMLError"),
+    "MaterializationError": ("flowyml.errors", "MaterializationError"),
+    "PipelineDefinitionError": ("flowyml.errors", "PipelineDefinitionError"),
+    "PluginError": ("flowyml.errors", "PluginError"),
+    "RunInterrupted": ("flowyml.errors", "RunInterrupted"),
+    "RunNotFoundError": ("flowyml.errors", "RunNotFoundError"),
+    "StepExecutionError": ("flowyml.errors", "StepExecutionError"),
+    "StepTimeoutError": ("flowyml.errors", "StepTimeoutError"),
+    "WaitTimeoutError": ("flowyml.results", "WaitTimeoutError"),
+}
+
+# What a process imports before it forks step runners (see preload_step_runner).
+_STEP_RUNNER_MODULES = ("flowyml.step_runner", "flowyml.step_execution", "flowyml.plugins")
+
+if TYPE_CHECKING:
+    from flowyml.artifact_store import ArtifactRef, ArtifactStore, LocalArtifactStore
+    from flowyml.background_run import start_background_run
+    from flowyml.cache import CacheStore
+    from flowyml.config import (
+        ProjectConfig,
+        StackConfig,
+        format_validation_error,
+        load_config,
+    )
+    from flowyml.context import Context
+    from flowyml.errors import (
+        ArtifactError,
+        ArtifactLoadError,
+        BackendError,
+        CacheError,
+        ConfigError,
+        FlowyMLError,
+        MaterializationError,
+        PipelineDefinitionError,
+        PluginError,
+        RunInterrupted,
+        RunNotFoundError,
+        StepExecutionError,
+        StepTimeoutError,
+    )
+    from flowyml.executor import Executor, ExecutorConfig
+    from flowyml.grouping import StepGroup, group_steps
+    from flowyml.hookspecs import hookimpl
+    from flowyml.materializers import Materializer
+    from flowyml.orchestrator import Orchestrator
+    from flowyml.project import Project, open_project
+    from flowyml.remote_orchestrator import (
+        RemoteOrchestrator,
+        RemoteOrchestratorConfig,
+        SubmitOptions,
+    )
+    from flowyml.resources import DockerConfig, ResourceConfig, parse_memory
+    from flowyml.results import ExecutionResult, SubmissionResult, WaitTimeoutError
+    from flowyml.run_listener import RunListener
+    from flowyml.run_store import RunRecord, RunStore, StepRecord
+    from flowyml.status import ExecutionStatus
+    from flowyml.step_execution import execute_step_in_process
+    from flowyml.step_runner import main as step_runner_main
+    from flowyml.step_runner import (
+        manifest_key,
+        read_manifest,
+        step_runner_args,
+        task_key,
+        write_task,
+    )
+    from flowyml.task_executor import LaunchOutcome, TaskExecutor, describe_exit
+
+
+def installed_materializers() -> list[Materializer]:
+    """The materializers of every installed plugin, then the built-in ones.
+
+    A backend that builds its own artifact store (with its own endpoint or credentials)
+    passes these to it, so that it stores values the way every other store does.
+    """
+    from flowyml.plugins import get_plugin_manager
+
+    return get_plugin_manager().materializers()
+
+
+def register_artifact_store(store: ArtifactStore) -> None:
+    """Serve every URI under ``store.root`` with ``store`` in this process.
+
+    A backend that built a store with its own endpoint or credentials registers it, so
+    that outputs loaded later by URI (``run.outputs``, the cache) reach the same service.
+
+    Args:
+        store: the configured store.
+    """
+    from flowyml.plugins import get_plugin_manager
+
+    get_plugin_manager().add_artifact_store(store)
+
+
+def artifact_store_for(uri: str) -> ArtifactStore:
+    """The artifact store holding ``uri``: one instance per store root and process.
+
+    Args:
+        uri: an artifact or store URI (``file://``, or a scheme a plugin registers).
+
+    Returns:
+        The registered store for that root, else a new one of the class serving the scheme.
+
+    Raises:
+        PluginError: no installed plugin serves the URI's scheme.
+    """
+    from flowyml.plugins import get_plugin_manager
+
+    return get_plugin_manager().artifact_store_for(uri)
+
+
+def preload_step_runner() -> None:
+    """Import the step runner and load every installed plugin now.
+
+    A launcher that forks step runners from a template process (``subprocess``'s fork
+    server) calls this once in the template, so each forked step starts without paying
+    for those imports.
+    """
+    from flowyml.plugins import get_plugin_manager
+
+    for module in _STEP_RUNNER_MODULES:
+        importlib.import_module(module)
+    get_plugin_manager().backends()
+
+
+def flush_run_records() -> None:
+    """Commit every run-store and cache write this process still has queued.
+
+    Writes are committed in batches by a background thread and at interpreter exit. A
+    process that ends with ``os._exit`` (a forked step runner) skips both, so it calls this
+    first; otherwise the records of its steps would be lost.
+    """
+    from flowyml.database import _flush_all
+
+    _flush_all()
+
+
+def __getattr__(name: str) -> Any:
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module 'flowyml.backend' has no attribute {name!r}")
+    module, attribute = target
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
