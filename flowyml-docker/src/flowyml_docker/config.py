@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from flowyml.remote_orchestrator import RemoteOrchestratorConfig
-from flowyml.resources import DockerConfig
+from flowyml.backend import DockerConfig, RemoteOrchestratorConfig
 from flowyml_docker.image_builder import DEFAULT_WHEEL_PLATFORMS
 
 __all__ = ["DockerOrchestratorConfig"]

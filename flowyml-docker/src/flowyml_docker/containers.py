@@ -8,8 +8,7 @@ import secrets as random_tokens
 import threading
 from typing import Any
 
-from flowyml.errors import ConfigError
-from flowyml.resources import ResourceConfig
+from flowyml.backend import ConfigError, ResourceConfig
 from flowyml_docker.engine import engine_errors
 
 __all__ = ["container_limits", "container_name", "parse_mounts", "stop_containers"]
@@ -26,7 +25,7 @@ def container_limits(resources: ResourceConfig) -> dict[str, Any]:
     if resources.cpu:
         limits["nano_cpus"] = int(resources.cpu * 1e9)
     if resources.shm_size:
-        from flowyml.resources import parse_memory
+        from flowyml.backend import parse_memory
 
         limits["shm_size"] = parse_memory(resources.shm_size)
     if resources.gpu:

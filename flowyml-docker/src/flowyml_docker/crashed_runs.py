@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowyml.errors import BackendError, ConfigError
+from flowyml.backend import BackendError, ConfigError
 from flowyml_docker.engine import connect, managed_containers
 
 __all__ = ["engine_hosts", "remove_run_containers"]
@@ -26,7 +26,7 @@ def engine_hosts() -> list[str | None]:
 
     The hook is not told the run's stack, so every engine the project names is searched.
     """
-    from flowyml.config import load_config
+    from flowyml.backend import load_config
 
     hosts: list[str | None] = [None]
     try:

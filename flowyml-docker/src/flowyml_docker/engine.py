@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flowyml.errors import BackendError
+from flowyml.backend import BackendError
 
 __all__ = [
     "LABEL_GROUP",

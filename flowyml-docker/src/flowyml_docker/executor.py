@@ -18,11 +18,16 @@ from typing import Any
 
 from pydantic import Field, SecretStr
 
-from flowyml.artifact_store import ArtifactStore, LocalArtifactStore
-from flowyml.executor import ExecutorConfig
-from flowyml.resources import ResourceConfig
-from flowyml.results import ExecutionResult
-from flowyml.task_executor import LaunchOutcome, TaskExecutor, describe_exit
+from flowyml.backend import (
+    ArtifactStore,
+    ExecutionResult,
+    ExecutorConfig,
+    LaunchOutcome,
+    LocalArtifactStore,
+    ResourceConfig,
+    TaskExecutor,
+    describe_exit,
+)
 from flowyml_docker.containers import container_limits, container_name, parse_mounts
 from flowyml_docker.engine import (
     LABEL_GROUP,

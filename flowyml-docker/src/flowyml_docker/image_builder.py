@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flowyml.errors import BackendError, ConfigError
-from flowyml.resources import DockerConfig
+from flowyml.backend import BackendError, ConfigError, DockerConfig
 from flowyml_docker.engine import engine_errors
 from flowyml_docker.project_source import ProjectSource
 from flowyml_docker.wheels import Wheel, dependency_wheels, distribution_wheel, pinned_dependencies

@@ -16,17 +16,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flowyml.background_run import start_background_run
-from flowyml.context import Context
-from flowyml.errors import ConfigError, RunNotFoundError
-from flowyml.orchestrator import Orchestrator
-from flowyml.remote_orchestrator import (
+from flowyml.backend import (
+    ConfigError,
+    Context,
+    DockerConfig,
+    ExecutionStatus,
+    Orchestrator,
     RemoteOrchestrator,
+    ResourceConfig,
+    RunNotFoundError,
+    SubmissionResult,
     SubmitOptions,
+    WaitTimeoutError,
+    start_background_run,
 )
-from flowyml.resources import DockerConfig, ResourceConfig
-from flowyml.results import SubmissionResult, WaitTimeoutError
-from flowyml.status import ExecutionStatus
 from flowyml_docker.config import DockerOrchestratorConfig
 from flowyml_docker.containers import stop_containers
 from flowyml_docker.engine import connect, managed_containers
@@ -69,7 +72,7 @@ class DockerOrchestrator(RemoteOrchestrator):
         try:
             self.config = DockerOrchestratorConfig.model_validate(settings)
         except ValidationError as exc:
-            from flowyml.config import format_validation_error
+            from flowyml.backend import format_validation_error
 
             raise ConfigError(
                 "backend 'docker': " + format_validation_error(exc, "settings")
@@ -97,7 +100,7 @@ class DockerOrchestrator(RemoteOrchestrator):
 
     @staticmethod
     def _project() -> Any:
-        from flowyml.project import open_project
+        from flowyml.backend import open_project
 
         return open_project()
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from flowyml.errors import ConfigError, PipelineDefinitionError
+from flowyml.backend import ConfigError, PipelineDefinitionError
 
 __all__ = ["ProjectSource", "locate_project"]
 

@@ -20,8 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flowyml.results import WaitTimeoutError
-from flowyml.status import ExecutionStatus
+from flowyml.backend import ExecutionStatus, WaitTimeoutError
 from flowyml_docker.secrets import Redactor
 
 __all__ = ["GroupRecord", "RunTracker", "load_record", "now_iso", "record_path", "stop_marker"]

@@ -11,9 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flowyml.errors import RunNotFoundError
-from flowyml.run_store import RunRecord, RunStore
-from flowyml.status import ExecutionStatus
+from flowyml.backend import ExecutionStatus, RunNotFoundError, RunRecord, RunStore
 from flowyml_docker.engine import LABEL_GROUP, LABEL_SECRET_ENV, LABEL_STEPS, managed_containers
 from flowyml_docker.secrets import Redactor
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flowyml.results import ExecutionResult
+from flowyml.backend import ExecutionResult
 
 __all__ = ["MASK", "Redactor"]
 

@@ -31,7 +31,7 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from flowyml.errors import BackendError
+from flowyml.backend import BackendError
 
 __all__ = ["Wheel", "cache_dir", "dependency_wheels", "distribution_wheel", "pinned_dependencies"]
 

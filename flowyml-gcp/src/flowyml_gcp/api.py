@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flowyml.errors import BackendError
+from flowyml.backend import BackendError
 from flowyml_gcp.config import VertexAIConfig
 
 __all__ = ["ApiCounter", "GoogleApis", "is_transient", "translate_error"]

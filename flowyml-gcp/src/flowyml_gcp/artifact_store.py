@@ -23,9 +23,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from flowyml.artifact_store import ArtifactRef, ArtifactStore
-from flowyml.errors import ArtifactError
-from flowyml.materializers import Materializer
+from flowyml.backend import ArtifactError, ArtifactRef, ArtifactStore, Materializer
 
 __all__ = ["ENDPOINT_ENV", "PROJECT_ENV", "GCSArtifactStore", "split_uri", "storage_client"]
 

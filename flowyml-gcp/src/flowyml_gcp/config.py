@@ -12,8 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from flowyml.remote_orchestrator import RemoteOrchestratorConfig
-from flowyml.resources import DockerConfig
+from flowyml.backend import DockerConfig, RemoteOrchestratorConfig
 from flowyml_docker.image_builder import DEFAULT_WHEEL_PLATFORMS
 
 __all__ = ["VertexAIConfig", "config_problems", "image_repository", "redacted", "staging_uri"]

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from flowyml.errors import BackendError, ConfigError
+from flowyml.backend import BackendError, ConfigError
 from flowyml_gcp.api import GoogleApis, is_transient
 from flowyml_gcp.config import VertexAIConfig
 from flowyml_gcp.run_queries import RunQueries
@@ -38,7 +38,7 @@ def stack_configs() -> list[VertexAIConfig]:
     """The settings of each ``vertex_ai`` stack of the project, one per JobService
     endpoint and project/region; stacks whose settings are invalid or name no project are
     left out (the backend could not have run jobs with them)."""
-    from flowyml.config import load_config
+    from flowyml.backend import load_config
 
     try:
         stacks = load_config().stacks.values()

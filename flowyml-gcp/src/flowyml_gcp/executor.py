@@ -15,12 +15,16 @@ import threading
 import time
 from typing import Any
 
-from flowyml.artifact_store import ArtifactStore
-from flowyml.errors import BackendError, ConfigError
-from flowyml.resources import ResourceConfig
-from flowyml.results import ExecutionResult
-from flowyml.status import ExecutionStatus
-from flowyml.task_executor import LaunchOutcome, TaskExecutor
+from flowyml.backend import (
+    ArtifactStore,
+    BackendError,
+    ConfigError,
+    ExecutionResult,
+    ExecutionStatus,
+    LaunchOutcome,
+    ResourceConfig,
+    TaskExecutor,
+)
 from flowyml_gcp.api import GoogleApis
 from flowyml_gcp.job_logs import LogCursor
 from flowyml_gcp.job_spec import custom_job, label_value, machine_type_for

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flowyml.errors import BackendError
+from flowyml.backend import BackendError
 from flowyml_docker.engine import engine_errors
 
 __all__ = ["google_registry", "push_image", "remote_reference"]

@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flowyml.errors import ConfigError
-from flowyml.resources import ResourceConfig
+from flowyml.backend import ConfigError, ResourceConfig
 from flowyml_gcp.config import VertexAIConfig
 
 __all__ = ["LABEL_GROUP", "LABEL_RUN_ID", "custom_job", "label_value", "machine_type_for"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowyml.status import ExecutionStatus
+from flowyml.backend import ExecutionStatus
 
 __all__ = ["JOB_STATE_STATUS", "state_name", "status_of"]
 

@@ -22,14 +22,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flowyml.background_run import start_background_run
-from flowyml.context import Context
-from flowyml.errors import BackendError, ConfigError
-from flowyml.orchestrator import Orchestrator
-from flowyml.remote_orchestrator import RemoteOrchestrator, SubmitOptions
-from flowyml.resources import DockerConfig, ResourceConfig
-from flowyml.results import SubmissionResult, WaitTimeoutError
-from flowyml.status import ExecutionStatus
+from flowyml.backend import (
+    BackendError,
+    ConfigError,
+    Context,
+    DockerConfig,
+    ExecutionStatus,
+    Orchestrator,
+    RemoteOrchestrator,
+    ResourceConfig,
+    SubmissionResult,
+    SubmitOptions,
+    WaitTimeoutError,
+    start_background_run,
+)
 from flowyml_gcp.api import GoogleApis
 from flowyml_gcp.config import VertexAIConfig, config_problems, redacted, staging_uri
 from flowyml_gcp.executor import VertexExecutor
@@ -88,7 +94,7 @@ class VertexAIOrchestrator(RemoteOrchestrator):
                 }
             )
         except ValidationError as exc:
-            from flowyml.config import format_validation_error
+            from flowyml.backend import format_validation_error
 
             raise ConfigError(
                 "backend 'vertex_ai': " + format_validation_error(exc, "settings")
@@ -180,8 +186,7 @@ class VertexAIOrchestrator(RemoteOrchestrator):
             BackendError: the image cannot be built or pushed.
             PipelineDefinitionError: the pipeline cannot be imported by reference.
         """
-        from flowyml.plugins import get_plugin_manager
-        from flowyml.project import open_project
+        from flowyml.backend import installed_materializers, open_project, register_artifact_store
         from flowyml_gcp.artifact_store import GCSArtifactStore
 
         started = time.perf_counter()
@@ -196,13 +201,13 @@ class VertexAIOrchestrator(RemoteOrchestrator):
         image_uri, pipeline_ref = self._image(pipeline, config, state)
         store = GCSArtifactStore(
             self.artifact_store_uri(submit.stack),
-            get_plugin_manager().materializers(),
+            installed_materializers(),
             endpoint=self.config.storage_endpoint,
             project=self.config.project_id,
         )
-        # Outputs are loaded later by URI through the plugin manager: let it answer with
-        # this store, configured with our endpoint and project.
-        get_plugin_manager().add_artifact_store(store)
+        # Outputs are loaded later by URI: let them reach this store, configured with our
+        # endpoint and project.
+        register_artifact_store(store)
         executor = VertexExecutor(
             self.apis,
             state,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowyml.hookspecs import hookimpl
+from flowyml.backend import hookimpl
 
 
 @hookimpl

@@ -11,8 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flowyml.errors import BackendError, RunNotFoundError
-from flowyml.status import ExecutionStatus
+from flowyml.backend import BackendError, ExecutionStatus, RunNotFoundError
 from flowyml_gcp.api import GoogleApis
 from flowyml_gcp.job_logs import LogCursor, entry_dict, read_entries
 from flowyml_gcp.job_spec import LABEL_GROUP, LABEL_RUN_ID, label_value
@@ -148,7 +147,7 @@ class RunQueries:
 
     # -- status and details ------------------------------------------------------------------------
     def _stored(self, run_id: str) -> Any:
-        from flowyml.project import open_project
+        from flowyml.backend import open_project
 
         try:
             return open_project().run_store.get_run(run_id)

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from flowyml.results import WaitTimeoutError
-from flowyml.status import ExecutionStatus
+from flowyml.backend import ExecutionStatus, WaitTimeoutError
 
 __all__ = ["GroupJob", "RunState", "now_iso"]
 

@@ -29,8 +29,6 @@ from typing import IO, Any, ClassVar
 
 __all__ = ["ForkServer", "serve"]
 
-_PRELOAD = ("flowyml.step_runner", "flowyml.step_execution", "flowyml.plugins")
-
 
 def _run_child(request: dict[str, Any]) -> None:
     """In the forked child: become a session leader, redirect output, run, exit."""
@@ -43,7 +41,7 @@ def _run_child(request: dict[str, Any]) -> None:
         os.close(fd)
         os.environ.update(request.get("env", {}))
         sys.path[:0] = [p for p in request.get("path", []) if p not in sys.path]
-        from flowyml.step_runner import main as step_runner_main
+        from flowyml.backend import step_runner_main
 
         args = request["args"]
         try:
@@ -58,9 +56,9 @@ def _run_child(request: dict[str, Any]) -> None:
             traceback.print_exc()
             code = 1
     finally:
-        from flowyml.database import _flush_all
+        from flowyml.backend import flush_run_records
 
-        _flush_all()
+        flush_run_records()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
@@ -68,13 +66,9 @@ def _run_child(request: dict[str, Any]) -> None:
 
 def serve() -> None:
     """The server loop (runs in the server process)."""
-    import importlib
+    from flowyml.backend import preload_step_runner
 
-    for module in _PRELOAD:
-        importlib.import_module(module)
-    from flowyml.plugins import get_plugin_manager
-
-    get_plugin_manager().backends()  # import plugins once, in the template
+    preload_step_runner()  # import the step runner and the plugins once, in the template
     out = os.fdopen(os.dup(1), "w", buffering=1)
     children: dict[int, int] = {}
     selector = selectors.DefaultSelector()

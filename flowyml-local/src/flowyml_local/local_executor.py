@@ -6,9 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from flowyml.executor import Executor, ExecutorConfig
-from flowyml.results import ExecutionResult
-from flowyml.step_execution import execute_step_in_process
+from flowyml.backend import ExecutionResult, Executor, ExecutorConfig, execute_step_in_process
 
 __all__ = ["LocalExecutor", "LocalExecutorConfig"]
 

@@ -20,9 +20,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from flowyml.artifact_store import ArtifactStore
-from flowyml.executor import ExecutorConfig
-from flowyml.task_executor import LaunchOutcome, TaskExecutor
+from flowyml.backend import ArtifactStore, ExecutorConfig, LaunchOutcome, TaskExecutor
 from flowyml_local.fork_server import ForkServer
 
 __all__ = ["SubprocessExecutor", "SubprocessExecutorConfig"]
