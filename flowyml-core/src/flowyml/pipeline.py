@@ -181,6 +181,7 @@ class Pipeline:
         from flowyml.plugins import get_plugin_manager
         from flowyml.project import open_project
         from flowyml.remote_orchestrator import RemoteOrchestrator
+        from flowyml.run_events import RunEvents
 
         if isinstance(context, Context):
             run_context = context
@@ -197,23 +198,26 @@ class Pipeline:
             prefix = f"stacks.{stack_name}.settings" if stack_name in project.config.stacks else ""
             raise ConfigError(format_settings_error(exc, source, prefix, info.name)) from None
         run_id = run_id or new_run_id()
-        with interrupts_stop_runs():
+        events = RunEvents(listener)  # also tells the plugins implementing run-event hooks
+        with interrupts_stop_runs(), events:
             if isinstance(instance, RemoteOrchestrator):
                 from flowyml.remote_run import run_remote
 
                 if resume:
                     project.run_store.get_run(resume)  # an unknown id fails here, clearly
-                return run_remote(
-                    self,
-                    instance,
-                    stack,
-                    run_id,
-                    run_context,
-                    inputs,
-                    listener,
-                    fail_fast,
-                    resume,
-                    echo_logs,
+                return events.ended(
+                    run_remote(
+                        self,
+                        instance,
+                        stack,
+                        run_id,
+                        run_context,
+                        inputs,
+                        events.listener,
+                        fail_fast,
+                        resume,
+                        echo_logs,
+                    )
                 )
             orchestrator = Orchestrator(
                 instance,
@@ -222,12 +226,12 @@ class Pipeline:
                 project.artifact_store(stack),
                 fail_fast=stack.fail_fast if fail_fast is None else fail_fast,
                 project_name=project.config.project_name,
-                listener=listener,
+                listener=events.listener,
             )
             if hasattr(instance, "echo_logs"):
                 instance.echo_logs = echo_logs
-            return orchestrator.run(
-                self, run_id, run_context, dict(inputs or {}), resume_from=resume
+            return events.ended(
+                orchestrator.run(self, run_id, run_context, dict(inputs or {}), resume_from=resume)
             )
 
     def __repr__(self) -> str:

@@ -10,6 +10,7 @@ the distribution and entry point; every other backend keeps working.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from flowyml.artifact_store import ArtifactStore
     from flowyml.materializers import Materializer
 
-__all__ = ["BackendInfo", "PluginManager", "get_plugin_manager"]
+__all__ = ["BackendInfo", "HookImplementation", "PluginManager", "get_plugin_manager"]
 
 ENTRY_POINT_GROUP = "flowyml"
 
@@ -69,6 +70,30 @@ class _PluginSource:
     name: str
     distribution: str
     version: str
+
+
+@dataclass(frozen=True)
+class HookImplementation:
+    """One plugin's implementation of one hook, to be called on its own.
+
+    Attributes:
+        plugin: the entry-point name (or registration name) of the plugin.
+        distribution: the distribution that provides it.
+        function: the implementation.
+        argnames: the hook parameters it takes, in its own order.
+    """
+
+    plugin: str
+    distribution: str
+    function: Callable[..., Any]
+    argnames: tuple[str, ...]
+
+    def call(self, kwargs: Mapping[str, Any]) -> Any:
+        """Call it with the hook's arguments, passing only those it names (as pluggy does)."""
+        return self.function(*[kwargs[name] for name in self.argnames])
+
+    def __str__(self) -> str:
+        return f"plugin '{self.plugin}' from distribution '{self.distribution}'"
 
 
 @dataclass
@@ -156,6 +181,24 @@ class PluginManager:
                 continue
             results.append((source, list(value or [])))
         return results
+
+    def implementations(self, hook_name: str) -> list[HookImplementation]:
+        """Every plugin's implementation of ``hook_name``, in the order pluggy calls them
+        (last registered first), for callers that isolate one plugin's failure from the
+        others. Hook wrappers are left out: they wrap a call, which these callers never make.
+        """
+        self.load_entry_points()
+        found: list[HookImplementation] = []
+        for impl in reversed(getattr(self._pm.hook, hook_name).get_hookimpls()):
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            source = self._sources[impl.plugin_name]
+            found.append(
+                HookImplementation(
+                    source.name, source.distribution, impl.function, tuple(impl.argnames)
+                )
+            )
+        return found
 
     def notify_run_crashed(self, run_id: str, backend: str) -> None:
         """Call every plugin's ``flowyml_run_crashed``; a raising plugin is reported on
