@@ -17,7 +17,8 @@ nox.options.error_on_missing_interpreters = True
 
 PYTHON = "3.11"
 TEST_DEPS = ["pytest>=8", "numpy", "hypothesis"]
-FIXTURE_PLUGINS = ["./tests/fixtures/flowyml-fake", "./tests/fixtures/flowyml-broken"]
+AUDIT_PLUGIN = "./tests/fixtures/flowyml-audit"  # records run events in FLOWYML_AUDIT_FILE
+FIXTURE_PLUGINS = ["./tests/fixtures/flowyml-fake", "./tests/fixtures/flowyml-broken", AUDIT_PLUGIN]
 
 
 def _pytest(session: nox.Session, *paths: str) -> None:
@@ -61,7 +62,8 @@ def core(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def local(session: nox.Session) -> None:
-    """flowyml-local, with a third-party plugin and a broken one installed beside it."""
+    """flowyml-local, with third-party plugins (one broken, one recording run events)
+    installed beside it."""
     session.install(*TEST_DEPS, "./flowyml-core", "./flowyml-local", *FIXTURE_PLUGINS)
     _pytest(session, "tests/local")
 
@@ -85,7 +87,9 @@ def faults(session: nox.Session) -> None:
 def docker(session: nox.Session) -> None:
     """flowyml-docker on the real engine (`.ci/services` first); CI=true turns skips into
     failures, so CI really runs them."""
-    session.install(*TEST_DEPS, "./flowyml-core", "./flowyml-local", "./flowyml-docker")
+    session.install(
+        *TEST_DEPS, "./flowyml-core", "./flowyml-local", "./flowyml-docker", AUDIT_PLUGIN
+    )
     _pytest(session, "tests/docker")
 
 
