@@ -92,3 +92,34 @@ def test_resume_after_an_upstream_code_change_reruns_the_changed_step(project):
     resumed = build(10120).run(resume=failed.run_id)
     assert resumed.outputs["b"] == 10120
     assert not resumed.step_results["base"].cached
+
+
+def test_resume_with_the_cache_off_reuses_every_completed_step(project):
+    (project / "flowyml.yaml").write_text(
+        "stacks:\n  nocache:\n    backend: local\n    cache: false\n"
+    )
+    state = {"fail": True, "runs": []}
+
+    @step(outputs=["a"])
+    def first():
+        state["runs"].append("first")
+        return 1
+
+    @step(inputs=["a"], outputs=["b"])
+    def second(a):
+        state["runs"].append("second")
+        return a + 1
+
+    @step(inputs=["b"], outputs=["c"])
+    def third(b):
+        state["runs"].append("third")
+        if state["fail"]:
+            raise RuntimeError("flaky")
+        return b + 1
+
+    pipeline = Pipeline("nocache", steps=[first, second, third])
+    failed = pipeline.run("nocache")
+    state["fail"] = False
+    resumed = pipeline.run("nocache", resume=failed.run_id)
+    assert resumed.outputs["c"] == 3
+    assert state["runs"] == ["first", "second", "third", "third"]

@@ -81,6 +81,7 @@ CREATE TABLE IF NOT EXISTS step_runs (
     outputs TEXT NOT NULL DEFAULT '{}',
     exit_code INTEGER,
     cache_key TEXT,
+    resume_key TEXT,
     PRIMARY KEY (run_id, step)
 );
 CREATE TABLE IF NOT EXISTS logs (
@@ -107,6 +108,7 @@ _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("runs", "owner_started", "INTEGER"),
     ("runs", "owner_machine", "TEXT"),
     ("runs", "heartbeat_at", "REAL"),
+    ("step_runs", "resume_key", "TEXT"),
 )
 
 _FLUSH_INTERVAL = 0.2

@@ -20,7 +20,7 @@ from flowyml.grouping import StepGroup, group_steps
 from flowyml.log_capture import routing_installed
 from flowyml.pipeline_run import PipelineRun
 from flowyml.results import ExecutionResult
-from flowyml.resume import key_of, restore_completed, reusable_results
+from flowyml.resume import Completed, key_of, restore_completed, reusable_results
 from flowyml.run_listener import RunListener
 from flowyml.run_store import RunStore
 from flowyml.status import ExecutionStatus
@@ -191,7 +191,7 @@ class Orchestrator:
         state: _RunState,
         run_id: str,
         context: Context,
-        restored: dict[str, ExecutionResult],
+        restored: dict[str, Completed],
     ) -> None:
         max_workers = max(1, self.executor.max_workers)
         pool: StepThreads | None = None

@@ -10,6 +10,7 @@ computed with old code or parameters into new work.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flowyml.artifact_store import ArtifactStore
@@ -25,7 +26,21 @@ from flowyml.step_execution import step_key
 if TYPE_CHECKING:
     from flowyml.steps import Step
 
-__all__ = ["key_of", "restore_completed", "reusable_results"]
+__all__ = ["Completed", "key_of", "restore_completed", "reusable_results"]
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A step the resumed run completed: its recorded result and the key it ran under.
+
+    Attributes:
+        result: the recorded result (``cached``, outputs by URI, its cache key or none).
+        key: the key to compare — its cache key, or the resume key recorded for a step
+            that ran without one.
+    """
+
+    result: ExecutionResult
+    key: str | None
 
 
 def restore_completed(
@@ -33,8 +48,8 @@ def restore_completed(
     artifact_store: ArtifactStore | None,
     pipeline_name: str,
     run_id: str,
-) -> dict[str, ExecutionResult]:
-    """The recorded results of the steps run ``run_id`` completed, whose artifacts exist.
+) -> dict[str, Completed]:
+    """The steps run ``run_id`` completed whose artifacts still exist, by name.
 
     Raises:
         RunNotFoundError: no such run, or it belongs to another pipeline.
@@ -44,7 +59,7 @@ def restore_completed(
         raise RunNotFoundError(
             f"run '{run_id}' belongs to pipeline '{record.pipeline}', not '{pipeline_name}'"
         )
-    restored: dict[str, ExecutionResult] = {}
+    restored: dict[str, Completed] = {}
     for step in record.steps:
         if not step.status.is_successful or step.skipped:
             continue
@@ -53,7 +68,7 @@ def restore_completed(
             artifact_store.exists(uri) for uri in outputs.values()
         ):
             continue
-        restored[step.step] = ExecutionResult(
+        result = ExecutionResult(
             step_name=step.step,
             success=True,
             cached=True,
@@ -61,6 +76,7 @@ def restore_completed(
             artifact_uri=next(iter(outputs.values()), None),
             cache_key=step.cache_key,
         )
+        restored[step.step] = Completed(result, step.cache_key or step.resume_key)
     return restored
 
 
@@ -75,26 +91,28 @@ def key_of(member: Step, inputs: Mapping[str, Artifact], context: Context) -> st
 
 def reusable_results(
     group: StepGroup,
-    restored: dict[str, ExecutionResult],
+    restored: dict[str, Completed],
     artifacts: Mapping[str, Artifact],
     context: Context,
 ) -> list[ExecutionResult] | None:
     """The restored results of ``group`` when every member would run exactly as recorded,
-    else ``None`` (the group runs again)."""
+    else ``None`` (the group runs again).
+
+    The outputs of a restored step get the fingerprints they had in the resumed run
+    (input-addressed with a cache key, by content without), so the keys computed for
+    the steps after it match the recorded ones.
+    """
     if not restored:
         return None
     produced: dict[str, Artifact] = {}
     results: list[ExecutionResult] = []
     for member in group.steps:
         prior = restored.get(member.name)
-        if prior is None or prior.cache_key is None:
+        if prior is None or prior.key is None:
             return None
         visible = {**artifacts, **produced} if produced else artifacts
-        if key_of(member, visible, context) != prior.cache_key:
+        if key_of(member, visible, context) != prior.key:
             return None
-        if not member.cache:
-            # Outputs of an uncacheable step are identified by content, as in a run.
-            prior = prior.model_copy(update={"cache_key": None})
-        produced.update(result_artifacts(member, prior))
-        results.append(prior)
+        produced.update(result_artifacts(member, prior.result))
+        results.append(prior.result)
     return results

@@ -55,6 +55,7 @@ class StepRecord:
     outputs: dict[str, dict[str, Any]]
     exit_code: int | None
     cache_key: str | None
+    resume_key: str | None = None  # the key of a step that ran without a cache key
 
     def summary(self) -> dict[str, Any]:
         """The facts a backend's ``get_run_details`` reports for the step."""
@@ -231,10 +232,11 @@ class RunStore:
         )
 
     def record_step_keys(self, run_id: str, keys: dict[str, str]) -> None:
-        """Record the keys under which steps ran (step -> key) for a later resume."""
+        """Record the keys under which steps without a cache key ran (step -> key), which
+        a later resume compares (see :mod:`flowyml.resume`)."""
         for step, key in keys.items():
             self.db.write(
-                "UPDATE step_runs SET cache_key=? WHERE run_id=? AND step=?", (key, run_id, step)
+                "UPDATE step_runs SET resume_key=? WHERE run_id=? AND step=?", (key, run_id, step)
             )
 
     def append_log(self, run_id: str, step: str, text: str, ts: float | None = None) -> None:
@@ -296,7 +298,8 @@ class RunStore:
         """The step records of a run, in the order they started."""
         rows = self.db.query(
             "SELECT step, status, started_at, finished_at, duration, retries, cached, skipped,"
-            " error, traceback, outputs, exit_code, cache_key FROM step_runs WHERE run_id=?"
+            " error, traceback, outputs, exit_code, cache_key, resume_key FROM step_runs"
+            " WHERE run_id=?"
             " ORDER BY COALESCE(started_at, finished_at), rowid",
             (run_id,),
         )
@@ -315,6 +318,7 @@ class RunStore:
                 outputs=json.loads(r[10]),
                 exit_code=r[11],
                 cache_key=r[12],
+                resume_key=r[13],
             )
             for r in rows
         ]
