@@ -122,3 +122,23 @@ def test_a_misspelled_parameter_is_an_error_before_anything_runs(script, project
         done.stderr
     )
     assert not (project / ".flowyml").exists() or "run " not in done.stdout
+
+
+def test_a_parameter_of_the_wrong_type_is_an_error_and_a_string_number_is_coerced(project):
+    (project / "typed.py").write_text(
+        textwrap.dedent("""
+        from flowyml import Context, Pipeline, step
+
+        @step(outputs=["kind"])
+        def train(epochs: int):
+            return type(epochs).__name__
+
+        pipeline = Pipeline("typed", steps=[train], context=Context(epochs=1))
+    """)
+    )
+    bad = flowyml("run", "typed.py", "-p", "epochs=abc", cwd=project)
+    assert bad.returncode == 2
+    assert "step 'train': parameter 'epochs' = 'abc' is not a valid int" in bad.stderr
+    good = flowyml("run", "typed.py", "-p", 'epochs="5"', cwd=project)
+    assert good.returncode == 0, good.stderr
+    assert "kind:\nint" in good.stdout

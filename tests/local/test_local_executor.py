@@ -244,3 +244,23 @@ def test_an_output_that_was_not_produced_says_why(project):
     with pytest.raises(KeyError, match="no output named 'modle'; outputs of this run: flag"):
         run.outputs["modle"]
     assert run.outputs.get("model") is None and "model" not in run.outputs
+
+
+def test_an_override_for_a_misspelled_step_or_parameter_fails_before_anything_runs(project):
+    import pytest
+
+    from flowyml import Context, Pipeline, PipelineDefinitionError, step
+
+    ran = []
+
+    @step(outputs=["m"])
+    def fit(lr: float = 0.1):
+        ran.append(lr)
+        return lr
+
+    pipeline = Pipeline("ov", steps=[fit])
+    with pytest.raises(PipelineDefinitionError, match="step 'fitt': there is no such step"):
+        pipeline.run(context=Context().override("fitt", lr=0.5))
+    with pytest.raises(PipelineDefinitionError, match="no parameter 'lrr'; did you mean 'lr'"):
+        pipeline.run(context=Context().override("fit", lrr=0.5))
+    assert ran == []

@@ -85,8 +85,13 @@ def _adapter(annotation: Any) -> Any:
 
 
 def _annotations(item: Step) -> dict[str, Any]:
+    return _hints(item.func)
+
+
+@functools.lru_cache(maxsize=1024)
+def _hints(func: Any) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(item.func)
+        return typing.get_type_hints(func)
     except Exception:  # names the annotations use are not importable here: nothing to check
         return {}
 

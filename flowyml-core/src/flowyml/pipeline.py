@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from flowyml.context import Context, check_serialisable
 from flowyml.dag import DAG
 from flowyml.errors import ConfigError, PipelineDefinitionError
+from flowyml.parameters import check_overrides, coerce_parameters
 from flowyml.steps import Step
 
 if TYPE_CHECKING:
@@ -102,11 +103,14 @@ class Pipeline:
         """Check everything that can be checked before running.
 
         Cycles, missing or duplicate producers, parameters no input or context provides,
-        conditions naming unknown values, unserialisable parameters: each raises a
-        :class:`PipelineDefinitionError` naming the step.
+        conditions naming unknown values, unserialisable parameters, overrides naming no
+        step or no parameter of their step, values that do not fit a step's annotation:
+        each raises a :class:`PipelineDefinitionError` naming the step.
         """
-        context = context or self.context
+        context = self.context if context is None else context  # an empty one may override
         dag = self.build_dag(external_inputs=inputs or {})
+        check_overrides(context, self.steps)
+        coerce_parameters(context, self.steps)
         known = set(dag.producers) | set(dag.external_inputs)
         for item in self.steps:
             params = context.for_step(item.name)
@@ -188,6 +192,7 @@ class Pipeline:
         else:
             run_context = self.context.updated(**context) if context else self.context
         self.validate(run_context, inputs)
+        run_context = coerce_parameters(run_context, self.steps)  # "5" -> 5 for an int
         project = open_project()
         stack_name, stack = project.config.resolve(backend)
         info = get_plugin_manager().get_backend(stack.backend)
