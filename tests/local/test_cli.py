@@ -142,3 +142,15 @@ def test_a_parameter_of_the_wrong_type_is_an_error_and_a_string_number_is_coerce
     good = flowyml("run", "typed.py", "-p", 'epochs="5"', cwd=project)
     assert good.returncode == 0, good.stderr
     assert "kind:\nint" in good.stdout
+
+
+def test_an_undefined_stack_names_the_defined_stacks_and_the_installed_backends(script, project):
+    (project / "flowyml.yaml").write_text("stack: prod\nstacks:\n  dev:\n    backend: local\n")
+    done = flowyml("run", "pipe.py", cwd=project)
+    assert done.returncode == 2
+    assert "error: unknown stack or backend 'prod' (the default stack of " in done.stderr
+    assert "neither a stack defined in" in done.stderr
+    assert "\n  defined stacks: dev\n  installed backends: " in done.stderr
+    assert "local, subprocess" in done.stderr
+    typo = flowyml("run", "pipe.py", "--backend", "subproces", cwd=project)
+    assert "did you mean 'subprocess'?" in typo.stderr

@@ -53,7 +53,7 @@ def test_unknown_backend_lists_installed_ones_and_broken_plugins(project):
     with pytest.raises(PluginError) as info:
         Pipeline("p", steps=[one]).run("kubernetes")
     message = str(info.value)
-    assert "unknown backend 'kubernetes'" in message
+    assert "unknown stack or backend 'kubernetes' (the requested stack)" in message
     assert "fake, local, subprocess" in message and "flowyml-broken" in message
 
 

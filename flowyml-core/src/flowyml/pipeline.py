@@ -11,12 +11,14 @@ from pydantic import ValidationError
 
 from flowyml.context import Context, check_serialisable
 from flowyml.dag import DAG
-from flowyml.errors import ConfigError, PipelineDefinitionError
+from flowyml.errors import ConfigError, PipelineDefinitionError, PluginError
 from flowyml.parameters import check_overrides, coerce_parameters
 from flowyml.steps import Step
 
 if TYPE_CHECKING:
+    from flowyml.config import ProjectConfig
     from flowyml.pipeline_run import PipelineRun
+    from flowyml.plugins import PluginManager
     from flowyml.run_listener import RunListener
 
 __all__ = ["Pipeline"]
@@ -195,7 +197,10 @@ class Pipeline:
         run_context = coerce_parameters(run_context, self.steps)  # "5" -> 5 for an int
         project = open_project()
         stack_name, stack = project.config.resolve(backend)
-        info = get_plugin_manager().get_backend(stack.backend)
+        manager = get_plugin_manager()
+        if stack_name not in project.config.stacks and stack.backend not in manager.backends():
+            raise PluginError(unknown_stack_message(stack_name, project.config, manager))
+        info = manager.get_backend(stack.backend)
         try:
             instance = info.cls.from_config(stack.settings)
         except ValidationError as exc:
@@ -241,6 +246,31 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"Pipeline({self.name!r}, steps={[s.name for s in self.steps]})"
+
+
+def unknown_stack_message(name: str, config: ProjectConfig, manager: PluginManager) -> str:
+    """Why ``name`` selects nothing: neither a stack defined in the configuration nor an
+    installed backend; lists both, and where the name came from."""
+    import difflib
+    import os
+
+    if name == config.stack:
+        origin = f"the default stack of {config.source or 'the configuration'}"
+    elif name == os.environ.get("FLOWYML_BACKEND"):
+        origin = "FLOWYML_BACKEND"
+    else:
+        origin = "the requested stack"
+    stacks = sorted(config.stacks)
+    backends = sorted(manager.backends())
+    close = difflib.get_close_matches(name, [*stacks, *backends], n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    where = config.source or "no flowyml.yaml"
+    problems = "".join(f"\n  plugin with a problem: {error}" for error in manager.errors)
+    return (
+        f"unknown stack or backend '{name}' ({origin}): neither a stack defined in {where} "
+        f"nor an installed backend{hint}\n  defined stacks: {', '.join(stacks) or 'none'}"
+        f"\n  installed backends: {', '.join(backends) or 'none'}{problems}"
+    )
 
 
 def format_settings_error(exc: ValidationError, source: str, prefix: str, backend: str) -> str:
