@@ -18,7 +18,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     root.mkdir()
     (root / "flowyml.yaml").write_text("")
     monkeypatch.chdir(root)
-    for name in ("FLOWYML_BACKEND", "FLOWYML_CONFIG", "FLOWYML_STEP_RUNNER"):
+    for name in ("FLOWYML_BACKEND", "FLOWYML_CONFIG", "FLOWYML_PROJECT", "FLOWYML_STEP_RUNNER"):
         monkeypatch.delenv(name, raising=False)
     forget_projects()
     reset_plugin_manager()

@@ -154,3 +154,20 @@ def test_an_undefined_stack_names_the_defined_stacks_and_the_installed_backends(
     assert "local, subprocess" in done.stderr
     typo = flowyml("run", "pipe.py", "--backend", "subproces", cwd=project)
     assert "did you mean 'subprocess'?" in typo.stderr
+
+
+def test_the_project_is_found_from_the_pipeline_file_not_the_working_directory(
+    script, project, tmp_path
+):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = flowyml("run", str(script), cwd=elsewhere)
+    assert done.returncode == 0, done.stderr
+    assert (project / ".flowyml").is_dir() and not (elsewhere / ".flowyml").exists()
+    listed = flowyml("runs", "list", cwd=elsewhere)
+    assert listed.returncode == 2 and not (elsewhere / ".flowyml").exists()
+    assert "no FlowyML project here: looked for flowyml.yaml, pyproject.toml, .git, " in (
+        listed.stderr
+    )
+    assert str(elsewhere) in listed.stderr
+    assert "cli-demo" in flowyml("runs", "list", cwd=project).stdout

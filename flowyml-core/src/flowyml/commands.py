@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -72,10 +73,17 @@ def run(
     quiet: bool,
 ) -> None:
     """Run the pipeline in TARGET (FILE[:ATTR])."""
+    import os
+
+    from flowyml.config import PROJECT_ENV, project_of_file
     from flowyml.parameters import check_parameter_names
     from flowyml.progress import ProgressDisplay
     from flowyml.run_listener import RunListener
 
+    # The project is found from the pipeline file, wherever the command is run from (the
+    # processes a backend starts inherit it).
+    if not os.environ.get(PROJECT_ENV):
+        os.environ[PROJECT_ENV] = str(project_of_file(Path(target.partition(":")[0])))
     try:
         pipeline = _load_pipeline(target)
         parsed = _parse_params(params)
@@ -148,9 +156,18 @@ def runs() -> None:
 
 
 def _store() -> Any:
+    """The run store of the project here, never creating one where there is none."""
+    from flowyml.config import PROJECT_MARKERS, marked_project_root, project_start
     from flowyml.project import open_project
 
-    return open_project().run_store
+    root = marked_project_root()
+    if root is None:
+        markers = ", ".join([*PROJECT_MARKERS, ".flowyml/"])
+        _fail(
+            f"no FlowyML project here: looked for {markers} in {project_start().resolve()} "
+            "and its parent folders"
+        )
+    return open_project(root).run_store
 
 
 def _when(ts: float | None) -> str:

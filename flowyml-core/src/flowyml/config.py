@@ -107,12 +107,46 @@ def format_validation_error(exc: ValidationError, source: str, prefix: str = "")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
+PROJECT_MARKERS = (CONFIG_FILE, "pyproject.toml", ".git")
+PROJECT_ENV = "FLOWYML_PROJECT"
+
+
+def project_start() -> Path:
+    """Where the search for the project begins: ``FLOWYML_PROJECT`` (which ``flowyml run``
+    sets to the pipeline file's folder), else the working directory."""
+    return Path(os.environ.get(PROJECT_ENV) or Path.cwd())
+
+
+def marked_project_root(start: Path | None = None) -> Path | None:
+    """The nearest folder, from ``start`` upwards, holding a flowyml.yaml, pyproject.toml,
+    .git or a ``.flowyml`` run store; ``None`` when there is none."""
+    here = (start or project_start()).resolve()
+    for folder in (here, *here.parents):
+        if any((folder / marker).exists() for marker in (*PROJECT_MARKERS, ".flowyml")):
+            return folder
+    return None
+
+
+def project_of_file(path: Path) -> Path:
+    """The project a pipeline file belongs to, wherever the command is run from.
+
+    In order: the nearest folder above the file holding a flowyml.yaml; the project of the
+    working directory (see :func:`marked_project_root`); the nearest folder above the
+    file holding any project marker; the working directory.
+    """
+    folder = path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / CONFIG_FILE).exists():
+            return candidate
+    return marked_project_root(Path.cwd()) or marked_project_root(folder) or Path.cwd()
+
+
 def find_project_root(start: Path | None = None) -> Path:
     """The nearest folder, from ``start`` upwards, holding a flowyml.yaml, pyproject.toml
     or .git; ``start`` itself when there is none."""
-    here = (start or Path.cwd()).resolve()
+    here = (start or project_start()).resolve()
     for folder in (here, *here.parents):
-        if any((folder / marker).exists() for marker in (CONFIG_FILE, "pyproject.toml", ".git")):
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
             return folder
     return here
 
