@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from docker_harness import BASE_IMAGE, numpy_requirement
 
-from flowyml.testing import BackendConformance, ConformanceProject, Leftovers
+from flowyml.testing import BackendConformance, Leftovers
 
 pytestmark = pytest.mark.docker
 
@@ -71,14 +71,3 @@ class TestDockerConformance(BackendConformance):
         where, pytest_imported = output.decode().split()
         assert where.startswith(f"{VENV}/lib/") and where.endswith("flowyml/testing/pipelines.py")
         assert pytest_imported == "False"
-
-    @pytest.mark.xfail(
-        strict=True,
-        reason="flowyml-core bug (flowyml/remote_orchestrator.py, "
-        "RemoteOrchestrator.step_results): a step the run store records cancelled comes "
-        "back failed, as `cancelled` is not read from the record",
-    )
-    def test_a_step_stopped_with_its_run_is_reported_cancelled(
-        self, conformance: ConformanceProject
-    ) -> None:
-        super().test_a_step_stopped_with_its_run_is_reported_cancelled(conformance)

@@ -14,7 +14,7 @@ import pytest
 from test_vertex_harness import *  # noqa: F403 - the shared fixtures
 from test_vertex_harness import numpy_requirement
 
-from flowyml.testing import BackendConformance, ConformanceProject, Leftovers
+from flowyml.testing import BackendConformance, Leftovers
 
 pytestmark = pytest.mark.gcp
 
@@ -42,14 +42,3 @@ class TestVertexConformance(BackendConformance):
     @pytest.fixture
     def leftovers(self, fake_vertex: Any) -> Leftovers:
         return lambda run_id: [c.name for c in fake_vertex.launcher.leftovers()]
-
-    @pytest.mark.xfail(
-        strict=True,
-        reason="flowyml-core bug (flowyml/remote_orchestrator.py, "
-        "RemoteOrchestrator.step_results): a step the run store records cancelled comes "
-        "back failed, as `cancelled` is not read from the record",
-    )
-    def test_a_step_stopped_with_its_run_is_reported_cancelled(
-        self, conformance: ConformanceProject
-    ) -> None:
-        super().test_a_step_stopped_with_its_run_is_reported_cancelled(conformance)

@@ -142,6 +142,7 @@ class RemoteOrchestrator(ABC):
                     outputs={k: v["uri"] for k, v in s.outputs.items()},
                     exit_code=s.exit_code,
                     cache_key=s.cache_key,
+                    cancelled=s.status is ExecutionStatus.CANCELLED,
                 )
                 for s in record.steps
             }
