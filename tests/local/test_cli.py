@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -171,3 +172,29 @@ def test_the_project_is_found_from_the_pipeline_file_not_the_working_directory(
     )
     assert str(elsewhere) in listed.stderr
     assert "cli-demo" in flowyml("runs", "list", cwd=project).stdout
+
+
+def test_no_cache_reruns_every_step_and_cache_clear_forgets_entries(script, project):
+    assert flowyml("run", "pipe.py", cwd=project).returncode == 0
+    cached = flowyml("run", "pipe.py", cwd=project)
+    assert re.search(r"^load\s+cached", cached.stdout, re.M)
+    forced = flowyml("run", "pipe.py", "--no-cache", cwd=project)
+    assert re.search(r"^load\s+success", forced.stdout, re.M), forced.stdout
+    cleared = flowyml("cache", "clear", "--step", "load", cwd=project)
+    assert cleared.returncode == 0 and "removed 1 cache entry of step(s) load" in cleared.stdout
+    after = flowyml("run", "pipe.py", cwd=project)
+    assert re.search(r"^load\s+success", after.stdout, re.M)
+    assert re.search(r"^total\s+cached", after.stdout, re.M)
+    assert "removed 2 cache entries" in flowyml("cache", "clear", cwd=project).stdout
+
+
+def test_get_run_reads_a_past_run_with_its_outputs_and_parameters(script, project):
+    import flowyml as api
+
+    done = flowyml("run", "pipe.py", "-p", "n=6", cwd=project)
+    run_id = done.stdout.split("\nrun ")[1].split()[0]
+    run = api.get_run(run_id[:6], project=project)
+    assert run.success and run.pipeline_name == "cli-demo"
+    assert run.outputs["total"] == 15 and run.outputs["data"] == list(range(6))
+    assert run.params["params"]["n"] == 6
+    assert run.step_results["total"].status.value == "success"

@@ -47,6 +47,7 @@ _EXPORTS = {
     "StepTimeoutError": "flowyml.errors",
     "SubmissionResult": "flowyml.results",
     "WaitTimeoutError": "flowyml.results",
+    "get_run": "flowyml.run_history",
     "group_steps": "flowyml.grouping",
     "hookimpl": "flowyml.hookspecs",
     "step": "flowyml.steps",
@@ -84,6 +85,7 @@ if TYPE_CHECKING:
     from flowyml.resources import DockerConfig, ResourceConfig
     from flowyml.results import ExecutionResult, SubmissionResult, WaitTimeoutError
     from flowyml.retry import RetryPolicy
+    from flowyml.run_history import get_run
     from flowyml.run_listener import RunListener
     from flowyml.status import ExecutionStatus
     from flowyml.steps import Step, step

@@ -81,6 +81,20 @@ class CacheStore:
             (key, step, json.dumps(outputs), time.time()),
         )
 
+    def clear(self, steps: Iterable[str] = ()) -> int:
+        """Drop every entry (or the entries of ``steps``), committed now; how many."""
+        names = list(steps)
+        statements: list[tuple[str, tuple[Any, ...]]] = (
+            [("DELETE FROM cache WHERE step=?", (name,)) for name in names]
+            if names
+            else [("DELETE FROM cache", ())]
+        )
+        removed = sum(self.db.commit_now(statements))
+        with self._lock:
+            self._entries.clear()
+            self._loaded_steps.clear()
+        return removed
+
     def forget(self, key: str) -> None:
         """Drop an entry (its artifacts are gone)."""
         with self._lock:

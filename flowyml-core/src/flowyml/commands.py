@@ -64,6 +64,9 @@ def cli() -> None:
 @click.option("--resume", help="Reuse the completed steps of this failed run.")
 @click.option("--continue-on-failure", is_flag=True, help="Run what does not depend on a failure.")
 @click.option("--quiet", "-q", is_flag=True, help="No live progress, only the summary.")
+@click.option(
+    "--no-cache", is_flag=True, help="Run every step; neither read nor add cache entries."
+)
 def run(
     target: str,
     backend: str | None,
@@ -71,6 +74,7 @@ def run(
     resume: str | None,
     continue_on_failure: bool,
     quiet: bool,
+    no_cache: bool,
 ) -> None:
     """Run the pipeline in TARGET (FILE[:ATTR])."""
     import os
@@ -96,6 +100,7 @@ def run(
             fail_fast=False if continue_on_failure else None,
             echo_logs=False,
             listener=listener,
+            cache=False if no_cache else None,
         )
     except FlowyMLError as exc:
         _fail(str(exc))
@@ -157,6 +162,11 @@ def runs() -> None:
 
 def _store() -> Any:
     """The run store of the project here, never creating one where there is none."""
+    return _project().run_store
+
+
+def _project() -> Any:
+    """The project here, never creating one where there is none."""
     from flowyml.config import PROJECT_MARKERS, marked_project_root, project_start
     from flowyml.project import open_project
 
@@ -167,7 +177,7 @@ def _store() -> Any:
             f"no FlowyML project here: looked for {markers} in {project_start().resolve()} "
             "and its parent folders"
         )
-    return open_project(root).run_store
+    return open_project(root)
 
 
 def _when(ts: float | None) -> str:
@@ -272,6 +282,24 @@ def runs_logs(run_id: str, step: str | None) -> None:
     for step_name, _ts, text in lines:
         for line in text.splitlines():
             click.echo(f"[{step_name}] {line}")
+
+
+@cli.group()
+def cache() -> None:
+    """Inspect and clear the step cache."""
+
+
+@cache.command("clear")
+@click.option("--step", "steps", multiple=True, help="Only this step's entries (repeatable).")
+def cache_clear(steps: tuple[str, ...]) -> None:
+    """Forget cache entries, so the next run executes those steps again.
+
+    The artifacts stay (runs may still name them); `flowyml gc` removes the ones nothing
+    references.
+    """
+    removed = _project().cache_store.clear(steps)
+    which = f" of step(s) {', '.join(steps)}" if steps else ""
+    click.echo(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'}{which}")
 
 
 @cli.command()

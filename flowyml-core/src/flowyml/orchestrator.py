@@ -130,6 +130,7 @@ class Orchestrator:
             artifacts=state.artifacts,
             not_run=not_run,
             producers=dag.producers,
+            params=context.to_dict(),
             duration_seconds=time.perf_counter() - started,
             error=error,
         )

@@ -153,6 +153,7 @@ class Pipeline:
         run_id: str | None = None,
         echo_logs: bool = True,
         listener: RunListener | None = None,
+        cache: bool | None = None,
     ) -> PipelineRun:
         """Run the pipeline and wait for it to finish.
 
@@ -168,6 +169,8 @@ class Pipeline:
             run_id: the run id to use (default: a new one).
             echo_logs: also print what steps print.
             listener: receives progress events.
+            cache: ``False`` runs every step without looking in (or adding to) the cache;
+                ``None`` follows the stack's setting.
 
         Raises:
             PipelineDefinitionError: the pipeline cannot run as defined.
@@ -197,6 +200,8 @@ class Pipeline:
         run_context = coerce_parameters(run_context, self.steps)  # "5" -> 5 for an int
         project = open_project()
         stack_name, stack = project.config.resolve(backend)
+        if cache is False:
+            stack = stack.model_copy(update={"cache": False})
         manager = get_plugin_manager()
         if stack_name not in project.config.stacks and stack.backend not in manager.backends():
             raise PluginError(unknown_stack_message(stack_name, project.config, manager))

@@ -84,6 +84,7 @@ class PipelineRun:
         duration_seconds: wall time.
         error: why the run failed, in one line.
         producers: output name -> the step that produces it.
+        params: the run's parameters as recorded (``{"params": ..., "overrides": ...}``).
     """
 
     run_id: str
@@ -96,6 +97,7 @@ class PipelineRun:
     duration_seconds: float = 0.0
     error: str | None = None
     producers: dict[str, str] = field(default_factory=dict, repr=False)
+    params: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def success(self) -> bool:

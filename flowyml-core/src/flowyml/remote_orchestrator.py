@@ -122,6 +122,7 @@ class RemoteOrchestrator(ABC):
     def step_results(self, job_id: str) -> dict[str, ExecutionResult]:
         """The results of a finished run's steps; by default read from the run store."""
         from flowyml.project import open_project
+        from flowyml.run_history import result_from_record
 
         store = open_project().run_store
         for candidate in (job_id, job_id.rsplit("/", 1)[-1]):
@@ -129,21 +130,5 @@ class RemoteOrchestrator(ABC):
                 record = store.get_run(candidate)
             except RunNotFoundError:
                 continue
-            return {
-                s.step: ExecutionResult(
-                    step_name=s.step,
-                    success=s.status.is_successful,
-                    error=s.error,
-                    traceback=s.traceback,
-                    duration_seconds=s.duration or 0.0,
-                    cached=s.cached,
-                    skipped=s.skipped,
-                    retries=s.retries,
-                    outputs={k: v["uri"] for k, v in s.outputs.items()},
-                    exit_code=s.exit_code,
-                    cache_key=s.cache_key,
-                    cancelled=s.status is ExecutionStatus.CANCELLED,
-                )
-                for s in record.steps
-            }
+            return {s.step: result_from_record(s) for s in record.steps}
         return {}

@@ -94,6 +94,7 @@ def run_remote(
         artifacts=artifacts,
         not_run=[s.name for s in pipeline.steps if s.name not in results],
         producers={name: s.name for s in pipeline.steps for name in s.outputs},
+        params=context.to_dict(),
         duration_seconds=time.perf_counter() - started,
         error=error,
     )
