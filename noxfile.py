@@ -39,6 +39,7 @@ def typecheck(session: nox.Session) -> None:
     session.install(
         "mypy>=1.10",
         "types-PyYAML",
+        "pytest>=8",  # flowyml.testing is a pytest suite: its fixtures need pytest's types
         "./flowyml-core",
         "./flowyml-local",
         "./flowyml-docker",
