@@ -198,3 +198,26 @@ def test_get_run_reads_a_past_run_with_its_outputs_and_parameters(script, projec
     assert run.outputs["total"] == 15 and run.outputs["data"] == list(range(6))
     assert run.params["params"]["n"] == 6
     assert run.step_results["total"].status.value == "success"
+
+
+def test_the_summary_shows_the_whole_first_line_of_an_error(project):
+    (project / "dicty.py").write_text(
+        textwrap.dedent("""
+        from flowyml import Pipeline, step
+
+        @step(outputs=["f", "h"])
+        def split():
+            return {"f": 1, "g": 2}
+
+        pipeline = Pipeline("dicty", steps=[split])
+    """)
+    )
+    done = flowyml("run", "dicty.py", cwd=project)
+    assert done.returncode == 1
+    expected = (
+        "step 'split' declares outputs ['f', 'h'] but returned a dict without ['h'] and with "
+        "unexpected keys ['g']; return a dict keyed by exactly those names, or a tuple in "
+        "that order"
+    )
+    assert expected in done.stdout  # the first line of the error, not cut at 80 characters
+    assert "details: flowyml runs show" in done.stderr

@@ -128,7 +128,7 @@ def _echo_summary(result: Any) -> None:
             r.status.value,
             format_duration(r.duration_seconds),
             str(r.retries),
-            (r.error or "").splitlines()[0][:80] if r.error else "",
+            (r.error or "").splitlines()[0] if r.error else "",
         ]
         for name, r in result.step_results.items()
     ]

@@ -99,6 +99,16 @@ def split_outputs(step: Step, value: Any) -> dict[str, Any]:
         return {names[0]: value}
     if isinstance(value, dict) and set(value) == set(names):
         return {name: value[name] for name in names}
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        missing = [name for name in names if name not in value]
+        extra = [key for key in value if key not in names]
+        raise StepExecutionError(
+            f"step '{step.name}' declares outputs {names} but returned a dict"
+            + (f" without {missing}" if missing else "")
+            + (" and" if missing and extra else "")
+            + (f" with unexpected keys {extra}" if extra else "")
+            + "; return a dict keyed by exactly those names, or a tuple in that order"
+        )
     if isinstance(value, tuple | list) and len(value) == len(names):
         return dict(zip(names, value, strict=True))
     raise StepExecutionError(
