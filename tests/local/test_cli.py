@@ -221,3 +221,36 @@ def test_the_summary_shows_the_whole_first_line_of_an_error(project):
     )
     assert expected in done.stdout  # the first line of the error, not cut at 80 characters
     assert "details: flowyml runs show" in done.stderr
+
+
+def test_runs_show_lists_each_steps_parameters_and_which_value_won(project):
+    (project / "over.py").write_text(
+        textwrap.dedent("""
+        from flowyml import Context, Pipeline, step
+
+        @step(outputs=["a"])
+        def warm(lr: float, epochs: int = 3):
+            return lr * epochs
+
+        @step(inputs=["a"], outputs=["b"])
+        def fit(a, lr: float):
+            return a + lr
+
+        pipeline = Pipeline("over", steps=[warm, fit],
+                            context=Context(lr=0.1).override("fit", lr=0.5))
+    """)
+    )
+    done = flowyml("run", "over.py", "-p", "lr=0.2", cwd=project)
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.split("\nrun ")[1].split()[0]
+    shown = flowyml("runs", "show", run_id, cwd=project).stdout
+    assert re.search(r"^warm\s+lr\s+0\.2\s+run$", shown, re.M), shown
+    assert re.search(r"^warm\s+epochs\s+3\s+default$", shown, re.M)
+    assert re.search(r"^fit\s+lr\s+0\.5\s+override \(run value 0\.2 not used\)$", shown, re.M)
+
+
+def test_repr_of_a_context_shows_its_overrides():
+    from flowyml import Context
+
+    context = Context(lr=0.1).override("fit", lr=0.5)
+    assert repr(context) == "Context({'lr': 0.1}, overrides={'fit': {'lr': 0.5}})"

@@ -236,6 +236,7 @@ def runs_show(run_id: str) -> None:
         click.echo(f"resumed    from {record.resumed_from}")
     if record.params.get("params"):
         click.echo(f"params     {json.dumps(record.params['params'], sort_keys=True)}")
+    effective = record.params.get("steps") or {}
     if record.error:
         click.echo(f"error      {record.error}")
     rows = [
@@ -251,6 +252,9 @@ def runs_show(run_id: str) -> None:
     ]
     click.echo("")
     click.echo(render_table(["step", "status", "duration", "retries", "cached", "exit"], rows))
+    if effective:
+        click.echo("\nparameters each step read:")
+        click.echo(render_table(["step", "parameter", "value", "from"], _parameter_rows(effective)))
     for s in record.steps:
         if s.outputs:
             click.echo(f"\n{s.step} artifacts:")
@@ -262,6 +266,17 @@ def runs_show(run_id: str) -> None:
             click.echo(f"\n{s.step} {verb}: {s.error}")
             if s.traceback:
                 click.echo(s.traceback.rstrip())
+
+
+def _parameter_rows(effective: dict[str, dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for step_name, params in effective.items():
+        for name, entry in params.items():
+            source = entry["from"]
+            if "shadows" in entry:
+                source += f" (run value {json.dumps(entry['shadows'])} not used)"
+            rows.append([step_name, name, json.dumps(entry["value"]), source])
+    return rows
 
 
 @runs.command("logs")

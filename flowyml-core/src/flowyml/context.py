@@ -94,4 +94,6 @@ class Context(Mapping[str, Any]):
         return len(self._params)
 
     def __repr__(self) -> str:
-        return f"Context({self._params!r})"
+        if not self._overrides:
+            return f"Context({self._params!r})"
+        return f"Context({self._params!r}, overrides={self._overrides!r})"

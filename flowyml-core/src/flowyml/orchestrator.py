@@ -18,6 +18,7 @@ from flowyml.errors import RunInterrupted
 from flowyml.executor import Executor, result_artifacts
 from flowyml.grouping import StepGroup, group_steps
 from flowyml.log_capture import routing_installed
+from flowyml.parameters import effective_parameters
 from flowyml.pipeline_run import PipelineRun
 from flowyml.results import ExecutionResult
 from flowyml.resume import Completed, key_of, restore_completed, reusable_results
@@ -87,7 +88,7 @@ class Orchestrator:
             run_id,
             pipeline.name,
             self.executor.name,
-            context.to_dict(),
+            {**context.to_dict(), "steps": effective_parameters(context, pipeline.steps)},
             self.project_name,
             resumed_from=resume_from,
             pipeline_ref=pipeline.reference(),

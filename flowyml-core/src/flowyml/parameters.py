@@ -21,7 +21,12 @@ if TYPE_CHECKING:
     from flowyml.context import Context
     from flowyml.steps import Step
 
-__all__ = ["check_overrides", "check_parameter_names", "coerce_parameters"]
+__all__ = [
+    "check_overrides",
+    "check_parameter_names",
+    "coerce_parameters",
+    "effective_parameters",
+]
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:
@@ -148,3 +153,36 @@ def coerce_parameters(context: Context, steps: Sequence[Step]) -> Context:
     for step_name, params in coerced.items():
         result.override(step_name, **params)
     return result
+
+
+def effective_parameters(context: Context, steps: Sequence[Step]) -> dict[str, dict[str, Any]]:
+    """Step -> parameter -> ``{"value", "from"}``: what each step reads and where it comes
+    from (``override``, ``run`` or the function's ``default``); an override that shadows a
+    run value also gives that value as ``shadows``. Steps that read no parameter are left
+    out."""
+    import inspect
+
+    data = context.to_dict()
+    run_params, overrides = data["params"], data["overrides"]
+    effective: dict[str, dict[str, Any]] = {}
+    for item in steps:
+        if not item.context_params:
+            continue
+        own = overrides.get(item.name, {})
+        entries: dict[str, Any] = {}
+        for name in item.context_params:
+            if name in own:
+                entry = {"value": own[name], "from": "override"}
+                if name in run_params:
+                    entry["shadows"] = run_params[name]
+            elif name in run_params:
+                entry = {"value": run_params[name], "from": "run"}
+            else:
+                default = inspect.signature(item.func).parameters[name].default
+                if default is inspect.Parameter.empty or not _is_plain_data(default):
+                    continue
+                entry = {"value": default, "from": "default"}
+            entries[name] = entry
+        if entries:
+            effective[item.name] = entries
+    return effective
