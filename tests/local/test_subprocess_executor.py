@@ -149,3 +149,13 @@ def test_a_condition_reading_another_steps_output_runs_after_it(project, backend
     assert run.success, run.error
     assert run.outputs["published"] == "out"
     assert not run.step_results["publish"].skipped
+
+
+def test_an_interpreter_that_does_not_exist_is_a_config_error_naming_the_key(project):
+    from flowyml import ConfigError
+
+    (project / "flowyml.yaml").write_text(
+        "stacks:\n  iso:\n    backend: subprocess\n    settings: {python: /usr/bin/python9}\n"
+    )
+    with pytest.raises(ConfigError, match=r"'stacks\.iso\.settings\.python'.*/usr/bin/python9"):
+        sample_steps.chain.run("iso")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import tempfile
 import threading
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from flowyml.backend import ArtifactStore, ExecutorConfig, LaunchOutcome, TaskExecutor
 from flowyml_local.fork_server import ForkServer
@@ -44,6 +45,16 @@ class SubprocessExecutorConfig(ExecutorConfig):
     python: str = sys.executable
     env: dict[str, str] = Field(default_factory=dict)
     start_method: Literal["fork-server", "spawn"] = "fork-server"
+
+    @field_validator("python")
+    @classmethod
+    def _python_runs(cls, value: str) -> str:
+        # Checked when the stack is loaded, not when the first step fails to start.
+        found = shutil.which(value)
+        if found is None:
+            where = "is not an executable file" if os.sep in value else "is not on PATH"
+            raise ValueError(f"the interpreter {value!r} {where}")
+        return value
 
 
 class SubprocessExecutor(TaskExecutor):
