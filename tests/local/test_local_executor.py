@@ -264,3 +264,31 @@ def test_an_override_for_a_misspelled_step_or_parameter_fails_before_anything_ru
     with pytest.raises(PipelineDefinitionError, match="no parameter 'lrr'; did you mean 'lr'"):
         pipeline.run(context=Context().override("fit", lrr=0.5))
     assert ran == []
+
+
+def test_a_timeout_is_retried_only_when_retry_on_names_it(project):
+    import time as clock
+
+    from flowyml import Pipeline, RetryPolicy, StepTimeoutError, step
+
+    calls = {"plain": 0, "named": 0}
+
+    @step(outputs=["p"], timeout=0.2, retry=2)
+    def plain():
+        calls["plain"] += 1
+        clock.sleep(1)
+
+    @step(
+        outputs=["n"],
+        timeout=0.2,
+        retry=RetryPolicy(max_retries=2, backoff=0, retry_on=(StepTimeoutError,)),
+    )
+    def named():
+        calls["named"] += 1
+        if calls["named"] < 3:
+            clock.sleep(1)
+        return "done"
+
+    run = Pipeline("timeouts", steps=[plain, named]).run(fail_fast=False)
+    assert calls["plain"] == 1 and not run.step_results["plain"].success
+    assert run.outputs["n"] == "done" and run.step_results["named"].retries == 2

@@ -159,6 +159,15 @@ def _call_with_timeout(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
     return outcome.get("value")
 
 
+def _retries_timeouts(step: Step) -> bool:
+    """Whether the step's ``retry_on`` names timeouts (the default ``Exception`` does not:
+    an abandoned in-process attempt may still be running)."""
+    return any(
+        issubclass(StepTimeoutError, kind) and kind not in (Exception, BaseException)
+        for kind in step.retry.retry_on
+    )
+
+
 def _exit_error(step: Step, exc: BaseException) -> str:
     if isinstance(exc, SystemExit):
         return (
@@ -257,6 +266,10 @@ def execute_step_in_process(
             named = split_outputs(step, value)
             break
         except StepTimeoutError as exc:
+            if _retries_timeouts(step) and step.retry.should_retry(exc, attempt):
+                attempt += 1
+                time.sleep(step.retry.delay(attempt))
+                continue
             return finish(
                 success=False, error=str(exc), retries=attempt, logs=log.getvalue(), traceback=None
             )
