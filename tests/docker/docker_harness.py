@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 BASE_IMAGE = os.environ.get("FLOWYML_CI_IMAGE", "flowyml-test/python:bookworm")
 PROJECT = Path(__file__).resolve().parent / "project"
@@ -42,14 +39,3 @@ def stack_yaml(**settings: Any) -> str:
     lines += [f"      {key}: {value}" for key, value in settings.items()]
     lines += ["    docker:", f"      requirements: {numpy_requirement()}"]
     return "\n".join(lines) + "\n"
-
-
-def wait_for(predicate: Any, timeout: float = 60.0, what: str = "condition") -> Any:
-    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")

@@ -9,7 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from docker_harness import PROJECT, wait_for
+from docker_harness import PROJECT
+from polling import wait_for
 
 pytestmark = pytest.mark.docker
 

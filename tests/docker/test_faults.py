@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from docker_harness import PROJECT, wait_for
+from docker_harness import PROJECT
+from polling import wait_for
 
 pytestmark = pytest.mark.docker
 

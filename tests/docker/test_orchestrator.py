@@ -7,7 +7,8 @@ import time
 from typing import Any
 
 import pytest
-from docker_harness import EXAMPLES, numpy_requirement, pipeline, wait_for
+from docker_harness import EXAMPLES, numpy_requirement, pipeline
+from polling import wait_for
 
 pytestmark = pytest.mark.docker
 

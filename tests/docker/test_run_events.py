@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docker_harness import PROJECT, pipeline, wait_for
+from docker_harness import PROJECT, pipeline
 from flowyml_audit.plugin import order_problems, read_events
+from polling import wait_for
 
 pytestmark = pytest.mark.docker
 

@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import wait_for
 
 PIPELINES = Path(__file__).resolve().parent / "fault_pipelines.py"
 
@@ -86,17 +86,6 @@ def only_run(project: Path) -> Any:
     runs = open_project().run_store.list_runs()
     assert len(runs) == 1, [r.run_id for r in runs]
     return open_project().run_store.get_run(runs[0].run_id)
-
-
-def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def alive(pid: int) -> bool:

@@ -6,7 +6,8 @@ import signal
 import time
 
 import pytest
-from conftest import PIPELINES, assert_artifacts_load, assert_no_step_left, only_run, wait_for
+from conftest import PIPELINES, assert_artifacts_load, assert_no_step_left, only_run
+from polling import wait_for
 
 
 def _start_hanging(cli, backend, pids):

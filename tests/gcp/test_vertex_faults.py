@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 from fakes.client_calls import job_id_of
 from fakes.project import PROJECT
+from polling import wait_for
 from test_vertex_harness import *  # noqa: F403 - the shared fixtures
-from test_vertex_harness import stack_yaml, wait_for
+from test_vertex_harness import stack_yaml
 
 pytestmark = pytest.mark.gcp
 

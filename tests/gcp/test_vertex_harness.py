@@ -9,7 +9,6 @@ pushes it to the registry on 127.0.0.1:5000, from which the fake JobService pull
 from __future__ import annotations
 
 import textwrap
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -143,14 +142,3 @@ def test_pipeline(project: Path, name: str) -> Any:
 
 
 test_pipeline.__test__ = False  # type: ignore[attr-defined]
-
-
-def wait_for(predicate: Any, timeout: float = 60.0, what: str = "condition") -> Any:
-    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")

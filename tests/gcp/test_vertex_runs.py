@@ -5,8 +5,9 @@ from __future__ import annotations
 import grpc
 import pytest
 from fakes.project import PROJECT
+from polling import wait_for
 from test_vertex_harness import *  # noqa: F403 - the shared fixtures
-from test_vertex_harness import test_pipeline, wait_for
+from test_vertex_harness import test_pipeline
 
 pytestmark = pytest.mark.gcp
 
