@@ -367,3 +367,33 @@ def step_runner(
     except FlowyMLError as exc:
         _fail(str(exc))
     sys.exit(code)
+
+
+@cli.command()
+@click.option(
+    "--keep-last",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Keep the N most recent finished runs of each pipeline; delete the others.",
+)
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=0),
+    metavar="DAYS",
+    help="Delete the finished runs that ended more than DAYS ago.",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would be deleted; delete nothing.")
+def gc(keep_last: int | None, older_than: float | None, dry_run: bool) -> None:
+    """Delete old runs, then the artifacts that no run and no cache entry references.
+
+    Without --keep-last or --older-than no run is deleted. With both, a run is kept when
+    either option keeps it. Runs in progress, and what they may be writing, are kept.
+    """
+    from flowyml.garbage import collect_garbage
+
+    try:
+        report = collect_garbage(_project(), keep_last, older_than, dry_run=dry_run)
+    except FlowyMLError as exc:
+        _fail(str(exc))
+    for line in report.lines():
+        click.echo(line)
