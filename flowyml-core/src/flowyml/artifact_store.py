@@ -273,7 +273,9 @@ class LocalArtifactStore(ArtifactStore):
             data = bytes(first)
             hexdigest = hashlib.sha256(data).hexdigest()
             name = hexdigest + extension
-            if name not in self._known:
+            # Queued again once committed (INSERT OR IGNORE costs nothing then): `flowyml gc`
+            # in another process may have removed the row since this process wrote it.
+            if name not in self._pending:
                 self._known.add(name)
                 self._pending[name] = data
                 self.pack.write(
