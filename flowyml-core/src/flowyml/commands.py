@@ -65,6 +65,12 @@ def cli() -> None:
 @click.option("--continue-on-failure", is_flag=True, help="Run what does not depend on a failure.")
 @click.option("--quiet", "-q", is_flag=True, help="No live progress, only the summary.")
 @click.option(
+    "--logs/--no-logs",
+    default=None,
+    help="Show what steps print, live, as [STEP] LINE (default: the stack's echo_logs "
+    "setting, else off).",
+)
+@click.option(
     "--no-cache", is_flag=True, help="Run every step; neither read nor add cache entries."
 )
 def run(
@@ -74,6 +80,7 @@ def run(
     resume: str | None,
     continue_on_failure: bool,
     quiet: bool,
+    logs: bool | None,
     no_cache: bool,
 ) -> None:
     """Run the pipeline in TARGET (FILE[:ATTR])."""
@@ -82,7 +89,6 @@ def run(
     from flowyml.config import PROJECT_ENV, project_of_file
     from flowyml.parameters import check_parameter_names
     from flowyml.progress import ProgressDisplay
-    from flowyml.run_listener import RunListener
 
     # The project is found from the pipeline file, wherever the command is run from (the
     # processes a backend starts inherit it).
@@ -92,16 +98,26 @@ def run(
         pipeline = _load_pipeline(target)
         parsed = _parse_params(params)
         check_parameter_names(parsed, pipeline.steps, pipeline.name)
-        listener = RunListener() if quiet else ProgressDisplay()
-        result = pipeline.run(
-            backend,
-            context=parsed or None,
-            resume=resume,
-            fail_fast=False if continue_on_failure else None,
-            echo_logs=False,
-            listener=listener,
-            cache=False if no_cache else None,
-        )
+        if logs is None:
+            # Only a setting written in the configuration turns output on: the backends'
+            # own default (on, for scripts) would bury the progress display.
+            from flowyml.project import open_project
+
+            stack = open_project().config.resolve(backend)[1]
+            logs = stack.settings.get("echo_logs") is True
+        display = ProgressDisplay(progress=not quiet)
+        try:
+            result = pipeline.run(
+                backend,
+                context=parsed or None,
+                resume=resume,
+                fail_fast=False if continue_on_failure else None,
+                echo_logs=logs,
+                listener=display,
+                cache=False if no_cache else None,
+            )
+        finally:
+            display.close()  # an interrupted remote run may never report its end
     except FlowyMLError as exc:
         _fail(str(exc))
     except RunInterrupted as exc:

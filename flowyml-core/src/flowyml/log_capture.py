@@ -4,6 +4,10 @@ While captures are active, ``sys.stdout`` and ``sys.stderr`` are replaced once b
 routing stream that sends each write to the buffer of the step running in the current
 thread (a context variable), or to the original stream when no step is running there.
 Concurrent steps never see each other's output.
+
+A step whose log echoes (``echo_logs``) also passes its output on as it is written: to the
+original stream, or, inside :meth:`StepOutput.capture`, to a run listener's
+``step_output`` in whole lines named by the step.
 """
 
 from __future__ import annotations
@@ -12,14 +16,18 @@ import contextvars
 import io
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-__all__ = ["StepLog", "capture_step_output"]
+__all__ = ["StepLog", "StepOutput", "capture_step_output"]
 
 _current: contextvars.ContextVar[StepLog | None] = contextvars.ContextVar(
     "flowyml_step_log", default=None
+)
+# Where the echo of the step running in this context goes: a relay and the step's name.
+_relay: contextvars.ContextVar[tuple[StepOutput, str] | None] = contextvars.ContextVar(
+    "flowyml_step_output", default=None
 )
 _install_lock = threading.Lock()
 _install_count = 0
@@ -48,6 +56,62 @@ class StepLog:
             return self._buffer.getvalue()
 
 
+class StepOutput:
+    """Passes what steps print to ``deliver(name, text)`` in whole lines, as it comes.
+
+    ``Pipeline.run`` hands one to the executor (its ``step_output`` attribute) when the
+    caller gave a listener; ``deliver`` is then the listener's ``step_output``. Output read
+    from another process goes through :meth:`write`; an in-process step runs inside
+    :meth:`capture`, which sends its echoed output here. Text is held until its line ends,
+    so a listener never sees half a line; :meth:`flush` delivers an unfinished last line.
+
+    Args:
+        deliver: receives a step's (or group's) name and one or more whole lines.
+    """
+
+    def __init__(self, deliver: Callable[[str, str], None]) -> None:
+        self._deliver = deliver
+        self._pending: dict[str, str] = {}
+        # Held while delivering too: a step's lines reach the listener in the order printed.
+        self._lock = threading.Lock()
+
+    def write(self, name: str, text: str) -> None:
+        """Add what step (or group) ``name`` printed; its whole lines are delivered now."""
+        with self._lock:
+            head, newline, tail = (self._pending.pop(name, "") + text).rpartition("\n")
+            if tail:
+                self._pending[name] = tail
+            if newline:
+                self._send(name, head + newline)
+
+    def flush(self, name: str) -> None:
+        """Deliver what ``name`` printed after its last newline, ending the line."""
+        with self._lock:
+            tail = self._pending.pop(name, "")
+            if tail:
+                self._send(name, tail + "\n")
+
+    @contextmanager
+    def capture(self, name: str) -> Iterator[None]:
+        """Send the echoed output of a step run in this context to :meth:`write`, as
+        ``name``, for the duration; its unfinished last line is delivered at the end."""
+        token = _relay.set((self, name))
+        try:
+            yield
+        finally:
+            _relay.reset(token)
+            self.flush(name)
+
+    def _send(self, name: str, text: str) -> None:
+        # Delivered outside the step's capture: what the listener prints must reach the
+        # console, not the step's own log (and its echo, here again).
+        token = _current.set(None)
+        try:
+            self._deliver(name, text)
+        finally:
+            _current.reset(token)
+
+
 class _RoutingStream(io.TextIOBase):
     def __init__(self, original: TextIO) -> None:
         self._original = original
@@ -63,7 +127,11 @@ class _RoutingStream(io.TextIOBase):
             return self._original.write(text)
         log.write(text)
         if log.echo:
-            self._original.write(text)
+            relay = _relay.get()
+            if relay is None:
+                self._original.write(text)
+            else:
+                relay[0].write(relay[1], text)
         return len(text)
 
     def flush(self) -> None:

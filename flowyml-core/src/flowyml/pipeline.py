@@ -151,7 +151,7 @@ class Pipeline:
         resume: str | None = None,
         fail_fast: bool | None = None,
         run_id: str | None = None,
-        echo_logs: bool = True,
+        echo_logs: bool | None = None,
         listener: RunListener | None = None,
         cache: bool | None = None,
     ) -> PipelineRun:
@@ -167,7 +167,9 @@ class Pipeline:
             resume: id of a failed run whose completed steps are reused.
             fail_fast: stop at the first failure (default: the stack's setting).
             run_id: the run id to use (default: a new one).
-            echo_logs: also print what steps print.
+            echo_logs: print what steps print while they run; ``None`` follows the
+                backend's ``echo_logs`` setting (on when it has none). With a
+                ``listener``, the lines go to its ``step_output`` instead.
             listener: receives progress events.
             cache: ``False`` runs every step without looking in (or adding to) the cache;
                 ``None`` follows the stack's setting.
@@ -231,7 +233,7 @@ class Pipeline:
                         events.listener,
                         fail_fast,
                         resume,
-                        echo_logs,
+                        getattr(instance, "echo_logs", True) if echo_logs is None else echo_logs,
                     )
                 )
             orchestrator = Orchestrator(
@@ -243,8 +245,13 @@ class Pipeline:
                 project_name=project.config.project_name,
                 listener=events.listener,
             )
-            if hasattr(instance, "echo_logs"):
+            if echo_logs is not None and hasattr(instance, "echo_logs"):
                 instance.echo_logs = echo_logs
+            if listener is not None and hasattr(instance, "step_output"):
+                from flowyml.log_capture import StepOutput
+
+                # The caller's listener, not the plugins' wrapper: no hook takes the output.
+                instance.step_output = StepOutput(listener.step_output)
             return events.ended(
                 orchestrator.run(self, run_id, run_context, dict(inputs or {}), resume_from=resume)
             )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+
 from flowyml.results import ExecutionResult
 
 __all__ = ["RunListener"]
 
 
 class RunListener:
-    """Receives run events; every method is a no-op unless overridden.
+    """Receives run events; every method but :meth:`step_output` is a no-op unless overridden.
 
-    Methods are called from the orchestrating thread, one at a time.
+    The run's and steps' starts and ends come from the orchestrating thread, one at a time;
+    :meth:`step_output` comes from the threads running steps or reading their output.
     """
 
     def run_started(self, run_id: str, pipeline: str, backend: str, steps: list[str]) -> None:
@@ -24,3 +27,15 @@ class RunListener:
 
     def run_finished(self, run_id: str, status: str) -> None:
         """The run finished with ``status``."""
+
+    def step_output(self, step_name: str, text: str) -> None:
+        """A step printed ``text`` (whole lines, each ending with a newline) while running.
+
+        Called only when the run echoes what steps print (``Pipeline.run(echo_logs=...)``
+        or the backend's ``echo_logs`` setting), between the step's start and its end, and
+        possibly from several threads at once. ``step_name`` is the step, or the group
+        whose steps share one process (``execution_group``). The default writes ``text``
+        unchanged to stdout, as a run without a listener does.
+        """
+        sys.stdout.write(text)
+        sys.stdout.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from pydantic import Field
@@ -16,7 +17,8 @@ class LocalExecutorConfig(ExecutorConfig):
 
     Attributes:
         max_workers: how many independent steps may run at once (threads).
-        echo_logs: also print what steps print (their output is captured either way).
+        echo_logs: also print what steps print, while they run (their output is captured
+            either way).
     """
 
     max_workers: int = Field(default=32, ge=1, le=1024)
@@ -34,6 +36,11 @@ class LocalExecutor(Executor):
     name = "local"
     config_model = LocalExecutorConfig
     passes_by_reference = True
+
+    #: Where echoed output goes instead of this process's stdout and stderr: set by
+    #: ``Pipeline.run`` when its caller listens, to a relay whose ``capture(step_name)``
+    #: sends the output of a step run inside it to the listener's ``step_output``.
+    step_output: Any = None
 
     def __init__(self, max_workers: int = 32, echo_logs: bool = True) -> None:
         self.max_workers = max_workers
@@ -65,14 +72,16 @@ class LocalExecutor(Executor):
         Returns:
             ExecutionResult with output or error.
         """
-        return execute_step_in_process(
-            step,
-            inputs,
-            context_params,
-            cache_store=cache_store,
-            artifact_store=artifact_store,
-            run_id=run_id,
-            project_name=project_name,
-            all_outputs=all_outputs,
-            echo_logs=self.echo_logs,
-        )
+        relay = self.step_output if self.echo_logs else None
+        with relay.capture(step.name) if relay is not None else nullcontext():
+            return execute_step_in_process(
+                step,
+                inputs,
+                context_params,
+                cache_store=cache_store,
+                artifact_store=artifact_store,
+                run_id=run_id,
+                project_name=project_name,
+                all_outputs=all_outputs,
+                echo_logs=self.echo_logs,
+            )

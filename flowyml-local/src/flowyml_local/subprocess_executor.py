@@ -3,11 +3,14 @@
 Isolation from crashes, leaks and global state: the child runs ``flowyml step-runner``
 on a task written to the artifact store, and the result manifest comes back the same
 way. A hard timeout kills the child's whole process group; a segfault, ``os._exit`` or a
-kill by signal becomes a failed result naming the exit code or signal.
+kill by signal becomes a failed result naming the exit code or signal. With
+``echo_logs`` the child's output is passed on line by line while it runs (to the run
+listener's ``step_output`` when ``Pipeline.run`` has one, else to stdout).
 """
 
 from __future__ import annotations
 
+import codecs
 import concurrent.futures
 import contextlib
 import os
@@ -17,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import IO, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -27,6 +31,7 @@ from flowyml_local.fork_server import ForkServer
 __all__ = ["SubprocessExecutor", "SubprocessExecutorConfig"]
 
 _KILL_GRACE = 2.0
+_FOLLOW_POLL = 0.05  # seconds between reads of a running child's log file
 
 
 class SubprocessExecutorConfig(ExecutorConfig):
@@ -39,12 +44,15 @@ class SubprocessExecutorConfig(ExecutorConfig):
         start_method: ``fork-server`` forks each child from a clean interpreter that has
             imported flowyml once (milliseconds per step); ``spawn`` starts a new
             interpreter for every child (a Python start-up per step).
+        echo_logs: also print what the children print, while they run (their output is
+            captured either way).
     """
 
     max_workers: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1, le=256)
     python: str = sys.executable
     env: dict[str, str] = Field(default_factory=dict)
     start_method: Literal["fork-server", "spawn"] = "fork-server"
+    echo_logs: bool = True
 
     @field_validator("python")
     @classmethod
@@ -63,12 +71,17 @@ class SubprocessExecutor(TaskExecutor):
     name = "subprocess"
     config_model = SubprocessExecutorConfig
 
+    #: Where echoed output goes instead of stdout: set by ``Pipeline.run`` when its caller
+    #: listens, to a relay whose ``write(name, text)`` passes it to the listener.
+    step_output: Any = None
+
     def __init__(
         self,
         max_workers: int | None = None,
         python: str = sys.executable,
         env: dict[str, str] | None = None,
         start_method: str = "fork-server",
+        echo_logs: bool = True,
     ) -> None:
         if start_method not in ("fork-server", "spawn"):
             raise ValueError(f"start_method must be 'fork-server' or 'spawn', not {start_method!r}")
@@ -76,6 +89,7 @@ class SubprocessExecutor(TaskExecutor):
         self.python = python
         self.env = dict(env or {})
         self.start_method = start_method
+        self.echo_logs = echo_logs
         self._live: set[int] = set()  # process group ids of running children
         self._live_lock = threading.Lock()
 
@@ -108,8 +122,9 @@ class SubprocessExecutor(TaskExecutor):
         resources: Any,
     ) -> LaunchOutcome:
         """Run the step runner in a child process in its own process group."""
+        echo = self._echo(group) if self.echo_logs else None
         if self.start_method == "fork-server":
-            return self._launch_forked(args, timeout)
+            return self._launch_forked(args, timeout, echo)
         process = subprocess.Popen(
             [self.python, "-m", "flowyml", *args],
             stdout=subprocess.PIPE,
@@ -119,24 +134,41 @@ class SubprocessExecutor(TaskExecutor):
         )
         with self._live_lock:
             self._live.add(process.pid)
+        assert process.stdout is not None
+        output = _Follower(process.stdout, echo, keep=True)
+        timed_out = False
         try:
-            output, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            output, _ = process.communicate()
-            return LaunchOutcome(process.returncode, output.decode(errors="replace"), True)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill_group(process)
+                process.wait()
         except BaseException:
             _kill_group(process)
             raise
         finally:
             with self._live_lock:
                 self._live.discard(process.pid)
-        return LaunchOutcome(process.returncode, output.decode(errors="replace"))
+        return LaunchOutcome(process.returncode, output.finish(), timed_out)
 
-    def _launch_forked(self, args: list[str], timeout: float | None) -> LaunchOutcome:
+    def _echo(self, group: str) -> Callable[[str], None]:
+        """Where the whole lines a child of ``group`` prints go while it runs."""
+        relay = self.step_output
+        if relay is not None:
+            return lambda text: relay.write(group, text)
+        return _print
+
+    def _launch_forked(
+        self, args: list[str], timeout: float | None, echo: Callable[[str], None] | None
+    ) -> LaunchOutcome:
         handle, log_path = tempfile.mkstemp(prefix="flowyml-step-", suffix=".log")
         os.close(handle)
+        follower = None
         try:
+            if echo is not None:
+                # The child writes to this file, not to a pipe of ours: follow it as it grows.
+                follower = _Follower(open(log_path, "rb"), echo, keep=False)  # noqa: SIM115
             env = {**self.env, "PYTHONUNBUFFERED": "1"}
             pid, status = self._server().launch(args, env, log_path, list(sys.path))
             with self._live_lock:
@@ -163,7 +195,71 @@ class SubprocessExecutor(TaskExecutor):
                 logs = log.read()
             return LaunchOutcome(os.waitstatus_to_exitcode(wait_status), logs, timed_out)
         finally:
+            if follower is not None:
+                follower.finish()  # every line is passed on before the step is reported
             os.unlink(log_path)
+
+
+class _Follower:
+    """Reads a child's output on a thread while it runs: hands each whole line to ``echo``
+    as it arrives and, with ``keep``, keeps all of it.
+
+    Args:
+        source: the child's output: a pipe (read until its end), or the log file it writes
+            (read as it grows, until :meth:`finish`).
+        echo: receives whole lines, or ``None``.
+        keep: keep the output for :meth:`finish` to return.
+    """
+
+    def __init__(self, source: IO[bytes], echo: Callable[[str], None] | None, keep: bool) -> None:
+        self._source = source
+        self._echo = echo
+        self._keep = keep
+        self._chunks: list[bytes] = []
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._partial = ""
+        self._is_pipe = not source.seekable()
+        self._ended = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="flowyml-output", daemon=True)
+        self._thread.start()
+
+    def finish(self) -> str:
+        """Once the child has ended: read the rest, pass on an unfinished last line, and
+        return everything it printed (empty without ``keep``)."""
+        self._ended.set()
+        self._thread.join()
+        self._source.close()
+        rest = self._partial + self._decoder.decode(b"", final=True)
+        if self._echo is not None and rest:
+            self._echo(rest + "\n")
+        return b"".join(self._chunks).decode(errors="replace")
+
+    def _follow(self) -> None:
+        while True:
+            # Looked at before reading: a read that starts after the child ended gets it all.
+            ended = self._ended.is_set()
+            # A pipe: what is there, waiting for some. A file: all that was written so far.
+            data = os.read(self._source.fileno(), 65536) if self._is_pipe else self._source.read()
+            if data:
+                self._take(data)
+            elif self._is_pipe or ended:
+                return
+            else:
+                self._ended.wait(_FOLLOW_POLL)
+
+    def _take(self, data: bytes) -> None:
+        if self._keep:
+            self._chunks.append(data)
+        if self._echo is not None:
+            text = self._partial + self._decoder.decode(data)
+            head, newline, self._partial = text.rpartition("\n")
+            if newline:
+                self._echo(head + newline)
+
+
+def _print(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def _import_path() -> str:
