@@ -22,7 +22,9 @@ from flowyml.results import ExecutionResult
 from flowyml.run_listener import RunListener
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from collections.abc import Callable
+
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.live import Live
     from rich.text import Text
 
@@ -173,8 +175,8 @@ class ProgressDisplay(RunListener):
         if self._console is None:
             self._console = Console(file=self.stream, highlight=False)
         self._live_region = Live(
+            _Fresh(self._render),
             console=self._console,
-            get_renderable=self._render,
             auto_refresh=False,  # the ticker below draws, with the lines gathered meanwhile
             transient=True,  # finished steps are printed above: the region only goes away
             redirect_stdout=self._redirect,
@@ -267,6 +269,20 @@ class ProgressDisplay(RunListener):
         with self._lock:  # the region is gone (the run ended): plain
             self.stream.write(line + "\n")
             self.stream.flush()
+
+
+class _Fresh:
+    """A renderable made anew each time rich draws it.
+
+    rich keeps the region's renderable and draws it again below every batch of lines it
+    prints above: built on each drawing, the region never shows a step that has ended.
+    """
+
+    def __init__(self, render: Callable[[], RenderableType]) -> None:
+        self._render = render
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self._render()
 
 
 def _is_terminal(stream: IO[str]) -> bool:
