@@ -55,3 +55,11 @@ def test_ctrl_c_stops_the_runs_containers(docker_project, docker_client):
     assert not managed_containers(docker_client, run_id)
     record = json.loads((docker_project / ".flowyml/docker/runs" / f"{run_id}.json").read_text())
     assert record["status"] == "cancelled"
+
+
+def test_flowyml_run_on_docker_with_logs_shows_what_steps_print_live(docker_project):
+    process = _flowyml("run", f"{PROJECT / 'pipelines.py'}:demo", "--backend", "docker", "--logs")
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    printed = err.index("[numbers] making 10 numbers")
+    assert err.index("… numbers started") < printed < err.index("✓ numbers success")

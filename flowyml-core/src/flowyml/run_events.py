@@ -122,6 +122,9 @@ class _PluginListener(RunListener):
                 {"run_id": run_id, "pipeline": pipeline, "backend": backend, "steps": list(steps)},
             )
 
+    def step_output(self, step_name: str, text: str) -> None:
+        self.listener.step_output(step_name, text)  # no hook takes output: the caller's only
+
     def step_started(self, step_name: str) -> None:
         self.listener.step_started(step_name)
         if not self._track_steps:

@@ -14,6 +14,7 @@ import os
 import secrets as random_tokens
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import Field, SecretStr
@@ -134,6 +135,8 @@ class DockerExecutor(TaskExecutor):
         self.user = user or (f"{os.getuid()}:{os.getgid()}" if hasattr(os, "getuid") else None)
         self.default_resources = default_resources
         self._tracker = tracker
+        # Set by the orchestrator when the run echoes step output: (group, lines) -> None.
+        self.step_output: Callable[[str, str], None] | None = None
         self._trackers: dict[str, RunTracker] = {}
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
@@ -351,10 +354,11 @@ class DockerExecutor(TaskExecutor):
         if pending:
             self._emit(pending, group, tracker)
 
-    @staticmethod
-    def _emit(line: bytes, group: str, tracker: RunTracker) -> None:
+    def _emit(self, line: bytes, group: str, tracker: RunTracker) -> None:
         stamp, _, text = line.decode(errors="replace").rstrip("\r").partition(" ")
         tracker.log(text, group, timestamp=stamp)
+        if self.step_output is not None:  # the run echoes what steps print, live
+            self.step_output(group, tracker.redactor.text(text) + "\n")
 
     def _remove(self, container: Any) -> None:
         try:

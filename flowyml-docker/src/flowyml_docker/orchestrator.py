@@ -191,6 +191,8 @@ class DockerOrchestrator(RemoteOrchestrator):
             default_resources=resources,
             tracker=tracker,
         )
+        if submit.echo_logs and submit.listener is not None:
+            executor.step_output = submit.listener.step_output
         orchestrator = Orchestrator(
             executor,
             project.run_store,
