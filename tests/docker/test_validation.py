@@ -65,3 +65,21 @@ def test_queries_about_an_unknown_run_name_it(orchestrator):
         orchestrator.get_run_status("no-such-run")
     with pytest.raises(RunNotFoundError, match="no-such-run"):
         orchestrator.get_run_logs("no-such-run")
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("mounts: ['/no/such/folder:/data']", r"mounts.*/no/such/folder does not exist"),
+        ("mounts: ['just-a-path']", r"mounts.*must look like 'HOST:CONTAINER\[:ro\|rw\]'"),
+        ("project_dir: /no/such/project", r"project_dir.*/no/such/project is not a folder"),
+    ],
+)
+def test_settings_naming_files_are_checked_when_the_stack_is_loaded(project, setting, expected):
+    from flowyml.errors import ConfigError
+
+    (project / "flowyml.yaml").write_text(
+        f"stacks:\n  box:\n    backend: docker\n    settings: {{{setting}}}\n"
+    )
+    with pytest.raises(ConfigError, match=expected):
+        pipeline("demo").run("box")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import os
+
+from pydantic import Field, field_validator
 
 from flowyml.backend import DockerConfig, RemoteOrchestratorConfig
 from flowyml_docker.image_builder import DEFAULT_WHEEL_PLATFORMS
@@ -45,3 +47,24 @@ class DockerOrchestratorConfig(RemoteOrchestratorConfig):
     pull_base_image: bool = False
     user: str | None = None
     docker: DockerConfig | None = None
+
+    # Settings that name files are checked when the stack is loaded, not when a container
+    # fails to start halfway through a run.
+    @field_validator("mounts")
+    @classmethod
+    def _mounts_exist(cls, value: list[str]) -> list[str]:
+        for mount in value:
+            host, sep, rest = mount.partition(":")
+            container, _, mode = rest.partition(":")
+            if not sep or not host or not container or mode not in ("", "ro", "rw"):
+                raise ValueError(f"mount {mount!r} must look like 'HOST:CONTAINER[:ro|rw]'")
+            if not os.path.exists(os.path.expanduser(host)):
+                raise ValueError(f"mount {mount!r}: {host} does not exist on this machine")
+        return value
+
+    @field_validator("project_dir")
+    @classmethod
+    def _project_dir_exists(cls, value: str | None) -> str | None:
+        if value is not None and not os.path.isdir(os.path.expanduser(value)):
+            raise ValueError(f"{value} is not a folder")
+        return value
