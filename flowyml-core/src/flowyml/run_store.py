@@ -224,13 +224,6 @@ class RunStore:
             self.append_log(run_id, result.step_name, result.logs, finished)
         self._step_commits.after_end(run_id, result.step_name)
 
-    def update_step_outputs(self, run_id: str, step: str, refs: dict[str, dict[str, Any]]) -> None:
-        """Record where a step's outputs were persisted (written after the step ended)."""
-        self.db.write(
-            "UPDATE step_runs SET outputs=? WHERE run_id=? AND step=?",
-            (json.dumps(refs), run_id, step),
-        )
-
     def record_step_keys(self, run_id: str, keys: dict[str, str]) -> None:
         """Record the keys under which steps without a cache key ran (step -> key), which
         a later resume compares (see :mod:`flowyml.resume`)."""
