@@ -39,3 +39,18 @@ def stack_yaml(**settings: Any) -> str:
     lines += [f"      {key}: {value}" for key, value in settings.items()]
     lines += ["    docker:", f"      requirements: {numpy_requirement()}"]
     return "\n".join(lines) + "\n"
+
+
+def hanging_container(client: Any) -> Any:
+    """The container of the project's run once its step printed "hanging", else None."""
+    from flowyml.project import open_project
+    from flowyml_docker.engine import engine_errors, managed_containers
+
+    runs = open_project().run_store.list_runs()
+    if not runs:
+        return None
+    try:
+        containers = managed_containers(client, runs[0].run_id)
+        return next((c for c in containers if b"hanging" in c.logs()), None)
+    except engine_errors():
+        return None  # created or removed meanwhile: ask again

@@ -7,16 +7,15 @@ that raises, exits, crashes, is killed from outside or overruns its timeout, and
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from docker_harness import PROJECT
+from cli_process import FlowymlCli, only_run
+from docker_harness import PROJECT, hanging_container
 from polling import wait_for
 
 pytestmark = pytest.mark.docker
@@ -26,51 +25,12 @@ OVERRUNNING = f"{PROJECT / 'pipelines.py'}:overrunning"
 STOPPING = [signal.SIGINT, signal.SIGTERM]
 
 
-class Cli:
-    """`python -m flowyml` in the project folder, each started in a session of its own so a
-    signal reaches that process only (as `kill PID` does)."""
-
-    def __init__(self) -> None:
-        self.started: list[subprocess.Popen[str]] = []
-
-    def start(self, *args: str) -> subprocess.Popen[str]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flowyml", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,
-        )
-        self.started.append(process)
-        return process
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        process = self.start(*args)
-        out, err = process.communicate(timeout=120)
-        return subprocess.CompletedProcess(process.args, process.returncode, out, err)
-
-
 @pytest.fixture
-def cli(docker_project: Any) -> Iterator[Cli]:
+def cli(docker_project: Any) -> Iterator[FlowymlCli]:
     """The CLI; a test that fails midway leaves none of its processes running."""
-    runner = Cli()
+    runner = FlowymlCli()
     yield runner
-    for process in runner.started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def the_run() -> Any:
-    """The project's one run, with its steps, as a fresh reader of the run store sees it."""
-    from flowyml.project import forget_projects, open_project
-
-    forget_projects()
-    store = open_project().run_store
-    runs = store.list_runs()
-    assert len(runs) == 1, [r.run_id for r in runs]
-    return store.get_run(runs[0].run_id)
+    runner.stop_all()
 
 
 def statuses(record: Any) -> dict[str, str]:
@@ -81,22 +41,7 @@ def step(record: Any, name: str) -> Any:
     return next(s for s in record.steps if s.step == name)
 
 
-def hanging_container(client: Any) -> Any:
-    """The container of the project's run once its step printed "hanging", else None."""
-    from flowyml.project import open_project
-    from flowyml_docker.engine import engine_errors, managed_containers
-
-    runs = open_project().run_store.list_runs()
-    if not runs:
-        return None
-    try:
-        containers = managed_containers(client, runs[0].run_id)
-        return next((c for c in containers if b"hanging" in c.logs()), None)
-    except engine_errors():
-        return None  # created or removed meanwhile: ask again
-
-
-def start_hanging(cli: Cli, client: Any) -> tuple[subprocess.Popen[str], Any]:
+def start_hanging(cli: FlowymlCli, client: Any) -> tuple[subprocess.Popen[str], Any]:
     """`flowyml run` of a step that hangs, once the step runs in its container."""
     process = cli.start("run", FAULTY, "--backend", "docker", "-p", "fault=hang")
     container = wait_for(lambda: hanging_container(client), 120, "the hanging step")
@@ -126,7 +71,7 @@ def test_a_step_that_fails_in_its_container_fails_the_run_with_its_error(
     fault, error, exit_code, cli, docker_client
 ):
     done = cli.run("run", FAULTY, "--backend", "docker", "-q", "-p", f"fault={fault}")
-    record = the_run()
+    record = only_run()
     assert done.returncode == 1, done.stderr
     assert f"run {record.run_id} failed" in done.stdout
     assert error[:60] in done.stdout  # the summary's error column
@@ -143,7 +88,7 @@ def test_a_step_whose_container_is_killed_from_outside_fails_naming_sigkill(cli,
     process, container = start_hanging(cli, docker_client)
     container.kill()  # what `docker kill` asks of the engine
     out, err = process.communicate(timeout=60)
-    record = the_run()
+    record = only_run()
     assert process.returncode == 1, err
     assert f"run {record.run_id} failed" in out
     assert record.status.value == "failed"
@@ -158,7 +103,7 @@ def test_a_step_past_its_timeout_is_stopped_and_fails_the_run(cli, docker_client
     started = time.monotonic()
     done = cli.run("run", OVERRUNNING, "--backend", "docker", "-q")
     took = time.monotonic() - started
-    record = the_run()
+    record = only_run()
     assert done.returncode == 1, done.stderr
     assert took < 60, f"the run took {took:.0f} s; its step sleeps 120 s past a 1 s timeout"
     assert record.status.value == "failed"
@@ -177,7 +122,7 @@ def test_sigint_or_sigterm_of_the_owner_cancels_the_run_and_removes_its_containe
     sent = time.monotonic()
     out, err = process.communicate(timeout=60)
     waited = time.monotonic() - sent
-    record = the_run()
+    record = only_run()
     assert process.returncode == 128 + signum, err
     assert waited < 5, f"the CLI took {waited:.1f} s to stop; the step sleeps 120 s"
     assert f"run {record.run_id} cancelled" in out
@@ -195,7 +140,7 @@ def test_sigint_or_sigterm_of_the_owner_records_the_running_step_cancelled(
     process, _ = start_hanging(cli, docker_client)
     process.send_signal(signum)
     process.communicate(timeout=60)
-    record = the_run()
+    record = only_run()
     assert_no_container_of(docker_client, record.run_id, within=5)
     assert statuses(record) == {"give": "success", "misbehave": "cancelled"}
 
@@ -216,7 +161,7 @@ def test_sigkill_of_the_owner_leaves_a_crashed_run_whose_containers_the_next_rea
     gone = f"the process that owned this run (pid {process.pid} on host"
     assert f"{run_id} crashed: {gone}" in listed.stdout, listed.stdout
     assert not managed_containers(docker_client, run_id)
-    record = the_run()
+    record = only_run()
     assert record.status.value == "crashed"
     assert statuses(record) == {"give": "success", "misbehave": "crashed"}
     assert gone in step(record, "misbehave").error

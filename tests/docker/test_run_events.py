@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from docker_harness import PROJECT, pipeline
+from docker_harness import PROJECT, hanging_container, pipeline
 from flowyml_audit.plugin import order_problems, read_events
 from polling import wait_for
 
@@ -54,21 +54,6 @@ def test_docker_reports_the_same_events_in_the_same_order_as_local(audit):
             ("run_finished", None, "failed"),
         ]
     )
-
-
-def hanging_container(client: Any) -> Any:
-    """The container of the project's run once its step printed "hanging", else None."""
-    from flowyml.project import open_project
-    from flowyml_docker.engine import engine_errors, managed_containers
-
-    runs = open_project().run_store.list_runs()
-    if not runs:
-        return None
-    try:
-        containers = managed_containers(client, runs[0].run_id)
-        return next((c for c in containers if b"hanging" in c.logs()), None)
-    except engine_errors():
-        return None  # created or removed meanwhile: ask again
 
 
 def test_ctrl_c_of_the_owner_still_ends_the_events_with_the_run_finished_cancelled(

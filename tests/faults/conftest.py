@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_process import FlowymlCli
 from polling import wait_for
 
 PIPELINES = Path(__file__).resolve().parent / "fault_pipelines.py"
@@ -30,33 +29,8 @@ def pids(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-class Cli:
-    """``flowyml`` started in its own process in the project folder."""
-
-    def __init__(self, project: Path) -> None:
-        self.project = project
-        self.started: list[subprocess.Popen[str]] = []
-
-    def start(self, *args: str) -> subprocess.Popen[str]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flowyml", *args],
-            cwd=self.project,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # signals reach this process only, as `kill PID` does
-        )
-        self.started.append(process)
-        return process
-
-    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "flowyml", *args],
-            cwd=self.project,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+class Cli(FlowymlCli):
+    """The CLI in the test project, with a shortcut for the fault pipelines."""
 
     def run_pipeline(
         self, name: str, backend: str, *params: str, extra: tuple[str, ...] = ()
@@ -72,20 +46,7 @@ def cli(project: Path) -> Iterator[Cli]:
     """The CLI; a test that fails midway leaves none of its processes behind."""
     runner = Cli(project)
     yield runner
-    for process in runner.started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def only_run(project: Path) -> Any:
-    """The one run recorded in the project, read by a fresh reader."""
-    from flowyml.project import forget_projects, open_project
-
-    forget_projects()
-    runs = open_project().run_store.list_runs()
-    assert len(runs) == 1, [r.run_id for r in runs]
-    return open_project().run_store.get_run(runs[0].run_id)
+    runner.stop_all()
 
 
 def alive(pid: int) -> bool:

@@ -6,7 +6,8 @@ import signal
 import time
 
 import pytest
-from conftest import PIPELINES, assert_artifacts_load, assert_no_step_left, only_run
+from cli_process import only_run
+from conftest import PIPELINES, assert_artifacts_load, assert_no_step_left
 from polling import wait_for
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PIPELINES, assert_artifacts_load, only_run
+from cli_process import only_run
+from conftest import PIPELINES, assert_artifacts_load
 
 from flowyml.project import forget_projects, open_project
 

@@ -7,7 +7,8 @@ reads the run store from another process.
 from __future__ import annotations
 
 import pytest
-from conftest import alive, assert_artifacts_load, assert_no_step_left, only_run
+from cli_process import only_run
+from conftest import alive, assert_artifacts_load, assert_no_step_left
 
 # fault -> (error text of the failed step on every backend that survives it)
 SURVIVABLE = {

@@ -7,7 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import assert_artifacts_load, only_run
+from cli_process import only_run
+from conftest import assert_artifacts_load
 
 
 def _unavailable(reason: str) -> None:

@@ -8,7 +8,6 @@ container. The last tests cover the ``flowyml_run_crashed`` hook of the gcp plug
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_process import FlowymlCli, only_run
 from fakes.client_calls import job_id_of
 from fakes.project import PROJECT
 from polling import wait_for
@@ -49,36 +49,14 @@ FATAL = {
 }
 
 
-class Cli:
-    """``flowyml`` started in its own process in the project folder."""
-
-    def __init__(self, project: Path) -> None:
-        self.project = project
-        self.started: list[subprocess.Popen[str]] = []
-
-    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "flowyml", *args],
-            cwd=self.project,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+class Cli(FlowymlCli):
+    """The CLI in the test project, with shortcuts for the fault pipeline."""
 
     def run_faulty(self, fault: str) -> subprocess.CompletedProcess[str]:
         return self.run(*RUN_FAULTY, "-p", f"fault={fault}")
 
     def start_hanging(self) -> subprocess.Popen[str]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flowyml", *RUN_FAULTY, "-p", "fault=hang"],
-            cwd=self.project,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # signals reach this process only, as `kill PID` does
-        )
-        self.started.append(process)
-        return process
+        return self.start(*RUN_FAULTY, "-p", "fault=hang")
 
 
 @pytest.fixture
@@ -88,20 +66,7 @@ def cli(vertex_project: Path) -> Iterator[Cli]:
     shutil.copyfile(FAULT_PIPELINES, vertex_project / "fault_pipelines.py")
     runner = Cli(vertex_project)
     yield runner
-    for process in runner.started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def only_run(project: Path) -> Any:
-    """The one run recorded in the project, read by a fresh reader."""
-    from flowyml.project import forget_projects, open_project
-
-    forget_projects()
-    runs = open_project(project).run_store.list_runs()
-    assert len(runs) == 1, [r.run_id for r in runs]
-    return open_project(project).run_store.get_run(runs[0].run_id)
+    runner.stop_all()
 
 
 def statuses(record: Any) -> dict[str, str]:
