@@ -109,10 +109,14 @@ class Pipeline:
         step or no parameter of their step, values that do not fit a step's annotation:
         each raises a :class:`PipelineDefinitionError` naming the step.
         """
-        context = self.context if context is None else context  # an empty one may override
+        return self._checked(self.context if context is None else context, inputs)[0]
+
+    def _checked(self, context: Context, inputs: Mapping[str, Any] | None) -> tuple[DAG, Context]:
+        """:meth:`validate`, also returning the context with values coerced to the steps'
+        annotations ("5" -> 5 for an ``int``), which is what a run uses."""
         dag = self.build_dag(external_inputs=inputs or {})
         check_overrides(context, self.steps)
-        coerce_parameters(context, self.steps)
+        context = coerce_parameters(context, self.steps)
         known = set(dag.producers) | set(dag.external_inputs)
         for item in self.steps:
             params = context.for_step(item.name)
@@ -131,7 +135,7 @@ class Pipeline:
             for name in item.context_params:
                 if name in params:
                     check_serialisable(name, params[name], f"step '{item.name}'")
-        return dag
+        return dag, context
 
     # -- identity ----------------------------------------------------------------------
     def reference(self) -> str | None:
@@ -198,8 +202,7 @@ class Pipeline:
             run_context = context
         else:
             run_context = self.context.updated(**context) if context else self.context
-        self.validate(run_context, inputs)
-        run_context = coerce_parameters(run_context, self.steps)  # "5" -> 5 for an int
+        _, run_context = self._checked(run_context, inputs)
         project = open_project()
         stack_name, stack = project.config.resolve(backend)
         if cache is False:
