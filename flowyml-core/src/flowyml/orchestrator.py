@@ -248,7 +248,8 @@ class Orchestrator:
         if len(group.steps) == 1:
             member = group.steps[0]
             # What the condition reads travels with the inputs (to another process too).
-            wanted = dict.fromkeys([*member.inputs, *state.condition_inputs[member.name]])
+            read = state.condition_inputs[member.name]
+            wanted = dict.fromkeys([*member.inputs, *read]) if read else member.inputs
             inputs = {name: artifacts[name] for name in wanted if name in artifacts}
             if len(inputs) < len(wanted):
                 return [_skipped(member.name)]
