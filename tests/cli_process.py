@@ -48,7 +48,7 @@ class FlowymlCli:
 
 def only_run(project: Path | None = None) -> Any:
     """The project's one run, with its steps, as a fresh reader of the run store sees it."""
-    from flowyml.project import forget_projects, open_project
+    from flowyml.project.folder import forget_projects, open_project
 
     forget_projects()
     store = open_project(project).run_store

@@ -11,8 +11,8 @@ import pytest
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh project folder as the working directory, with no configuration."""
-    from flowyml.plugins import reset_plugin_manager
-    from flowyml.project import forget_projects
+    from flowyml.plugins.manager import reset_plugin_manager
+    from flowyml.project.folder import forget_projects
 
     root = tmp_path / "project"
     root.mkdir()

@@ -136,11 +136,16 @@ def test_the_scan_finds_an_import_of_a_core_module_inside_a_function(tmp_path):
         "from flowyml import Pipeline\n"
         "from flowyml.backend import hookimpl\n"
         "def f():\n"
-        "    from flowyml.step_runner import main\n"
-        "    import flowyml.database\n"
+        "    from flowyml.execution.step_runner import main\n"
+        "    import flowyml.storage.database\n"
         "    from flowyml import project\n"
-        "    importlib.import_module('flowyml.plugins')\n"
+        "    importlib.import_module('flowyml.plugins.manager')\n"
     )
     found = {m for _, m in _imported_modules(plugin) if _is_core_module(m) and not _allowed(m)}
-    expected = {"flowyml.step_runner", "flowyml.database", "flowyml.project", "flowyml.plugins"}
+    expected = {
+        "flowyml.execution.step_runner",
+        "flowyml.storage.database",
+        "flowyml.project",
+        "flowyml.plugins.manager",
+    }
     assert found == expected

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowyml import ConfigError
-from flowyml.config import load_config
+from flowyml.project.config import load_config
 
 
 def test_default_is_local(project):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flowyml.database import Database
+from flowyml.storage.database import Database
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS items (name TEXT PRIMARY KEY, value INTEGER);"
 _INSERT = "INSERT INTO items (name, value) VALUES (?, ?)"
@@ -43,7 +43,7 @@ def test_a_row_violating_a_constraint_is_dropped_and_its_batch_kept(db, caplog):
     db.write(_INSERT, ("a", 1))
     db.write(_INSERT, ("a", 2))  # duplicate primary key
     db.write(_INSERT, ("b", 3))
-    with caplog.at_level(logging.WARNING, logger="flowyml.database"):
+    with caplog.at_level(logging.WARNING, logger="flowyml.storage.database"):
         db.flush()
     assert _committed(db.path) == {"a", "b"}
     assert db.query("SELECT value FROM items WHERE name='a'") == [(1,)]
@@ -57,7 +57,7 @@ def test_a_parameter_sqlite_cannot_bind_is_dropped_and_its_batch_kept(db, caplog
     db.write(_INSERT, ("bad", object()))
     db.write(_INSERT, ("huge", 2**70))
     db.write("UPDATE items SET value=? WHERE name=?", (5, "a"))
-    with caplog.at_level(logging.WARNING, logger="flowyml.database"):
+    with caplog.at_level(logging.WARNING, logger="flowyml.storage.database"):
         db.flush()
     assert db.query("SELECT name, value FROM items") == [("a", 5)]
     assert len(caplog.records) == 2

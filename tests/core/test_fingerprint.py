@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from flowyml.fingerprint import code_fingerprint
+from flowyml.definition.fingerprint import code_fingerprint
 
 _SOURCE = (
     "THRESH = 0\n"

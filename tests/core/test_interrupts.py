@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from flowyml.errors import RunInterrupted
-from flowyml.interrupts import interrupts_stop_runs, user_interrupted
+from flowyml.execution.interrupts import interrupts_stop_runs, user_interrupted
 
 
 def test_sigterm_inside_the_block_raises_run_interrupted_and_handlers_are_restored():

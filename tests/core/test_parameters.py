@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowyml import Context, PipelineDefinitionError, step
-from flowyml.parameters import check_overrides, check_parameter_names, coerce_parameters
+from flowyml.definition.parameters import check_overrides, check_parameter_names, coerce_parameters
 
 
 @step(outputs=["model"])

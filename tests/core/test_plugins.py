@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowyml import Executor, PluginError, hookimpl
-from flowyml.plugins import PluginManager
+from flowyml.plugins.manager import PluginManager
 
 
 class _Good(Executor):

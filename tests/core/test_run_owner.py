@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from flowyml import run_owner
-from flowyml.run_owner import RunOwner, gone_reason
+from flowyml.storage import run_owner
+from flowyml.storage.run_owner import RunOwner, gone_reason
 
 
 @pytest.fixture

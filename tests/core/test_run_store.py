@@ -9,11 +9,12 @@ import time
 
 import pytest
 
-from flowyml import ExecutionResult, ExecutionStatus, FlowyMLError, RunNotFoundError, run_owner
-from flowyml.cache import CacheStore
-from flowyml.database import Database
-from flowyml.run_owner import HEARTBEAT_TIMEOUT, RunOwner
-from flowyml.run_store import RunStore
+from flowyml import ExecutionResult, ExecutionStatus, FlowyMLError, RunNotFoundError
+from flowyml.storage import run_owner
+from flowyml.storage.cache import CacheStore
+from flowyml.storage.database import Database
+from flowyml.storage.run_owner import HEARTBEAT_TIMEOUT, RunOwner
+from flowyml.storage.run_store import RunStore
 
 
 @pytest.fixture

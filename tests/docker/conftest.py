@@ -67,7 +67,7 @@ def no_container_left(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def test_image(docker_client: Any) -> str:
     """The test project's image, built (or found) once per session."""
-    from flowyml.resources import DockerConfig
+    from flowyml.records.resources import DockerConfig
     from flowyml_docker.image_builder import BuildOptions, ensure_image
     from flowyml_docker.project_source import locate_project
 
@@ -82,7 +82,7 @@ def test_image(docker_client: Any) -> str:
 @pytest.fixture
 def docker_project(project: Path, test_image: str) -> Path:
     """A project folder whose `docker` stack runs on the local engine."""
-    from flowyml.project import forget_projects
+    from flowyml.project.folder import forget_projects
 
     (project / "flowyml.yaml").write_text(stack_yaml())
     forget_projects()
@@ -92,7 +92,7 @@ def docker_project(project: Path, test_image: str) -> Path:
 @pytest.fixture
 def orchestrator(docker_project: Path) -> Any:
     """A DockerOrchestrator configured like the project's `docker` stack."""
-    from flowyml.resources import DockerConfig
+    from flowyml.records.resources import DockerConfig
     from flowyml_docker import DockerOrchestrator
 
     return DockerOrchestrator(

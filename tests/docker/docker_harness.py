@@ -20,7 +20,7 @@ def numpy_requirement() -> list[str]:
 
 def pipeline(name: str) -> Any:
     """A pipeline of the test project, loaded by file like `flowyml run` does."""
-    from flowyml.references import load_reference
+    from flowyml.definition.references import load_reference
 
     return load_reference(f"{PROJECT / 'pipelines.py'}:{name}")
 
@@ -43,7 +43,7 @@ def stack_yaml(**settings: Any) -> str:
 
 def hanging_container(client: Any) -> Any:
     """The container of the project's run once its step printed "hanging", else None."""
-    from flowyml.project import open_project
+    from flowyml.project.folder import open_project
     from flowyml_docker.engine import engine_errors, managed_containers
 
     runs = open_project().run_store.list_runs()

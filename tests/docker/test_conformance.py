@@ -50,7 +50,7 @@ class TestDockerConformance(BackendConformance):
     def test_the_suites_pipelines_come_from_the_flowyml_installed_in_the_image(
         self, docker_client: Any, backend_stack: dict[str, Any]
     ) -> None:
-        from flowyml.resources import DockerConfig
+        from flowyml.records.resources import DockerConfig
         from flowyml.testing.pipelines import arithmetic
         from flowyml_docker.image_builder import VENV, BuildOptions, ensure_image
         from flowyml_docker.project_source import locate_project

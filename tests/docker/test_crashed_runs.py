@@ -16,7 +16,7 @@ from docker_harness import BASE_IMAGE
 def test_the_hook_for_another_backends_run_imports_no_docker():
     code = (
         "import sys\n"
-        "from flowyml.plugins import get_plugin_manager\n"
+        "from flowyml.plugins.manager import get_plugin_manager\n"
         "get_plugin_manager().notify_run_crashed('some-run', 'local')\n"
         "assert 'docker' not in sys.modules, 'docker was imported'\n"
     )
@@ -77,7 +77,7 @@ def sleepers(docker_client: Any) -> Iterator[Any]:
 
 @pytest.mark.docker
 def test_a_crashed_docker_runs_containers_are_removed_and_no_other_runs(docker_client, sleepers):
-    from flowyml.plugins import get_plugin_manager
+    from flowyml.plugins.manager import get_plugin_manager
     from flowyml_docker.engine import managed_containers
 
     crashed, alive = (f"crash-{secrets.token_hex(4)}" for _ in range(2))

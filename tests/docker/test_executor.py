@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def test_resources_map_to_cpu_memory_shm_and_gpu_requests():
-    from flowyml.resources import ResourceConfig
+    from flowyml.records.resources import ResourceConfig
     from flowyml_docker.containers import container_limits
 
     limits = container_limits(ResourceConfig(cpu=1.5, memory="256Mi", shm_size="64Mi", gpu=2))
@@ -17,14 +17,14 @@ def test_resources_map_to_cpu_memory_shm_and_gpu_requests():
 
 
 def test_group_resources_fill_in_from_the_stack_defaults():
-    from flowyml.resources import ResourceConfig
+    from flowyml.records.resources import ResourceConfig
 
     merged = ResourceConfig(memory="2Gi").with_defaults(ResourceConfig(cpu=2, memory="1Gi"))
     assert merged.cpu == 2 and merged.memory == "2Gi"
 
 
 def test_secret_values_are_masked_in_results():
-    from flowyml.results import ExecutionResult
+    from flowyml.records.results import ExecutionResult
     from flowyml_docker.secrets import MASK, Redactor
 
     result = ExecutionResult(

@@ -28,7 +28,7 @@ def _equal(a: Any, b: Any) -> bool:
 
 @pytest.mark.parametrize("name", ["ml_pipeline.py", "fan_out.py"])
 def test_example_gives_the_same_outputs_as_local(docker_project, name):
-    from flowyml.references import load_reference
+    from flowyml.definition.references import load_reference
 
     example = load_reference(f"{EXAMPLES / name}:pipeline")
     reference = _outputs(example.run("local"))
@@ -63,7 +63,7 @@ def test_a_step_over_its_memory_limit_is_named_as_killed_for_memory(docker_proje
 
 
 def test_run_pipeline_returns_at_once_and_wait_really_times_out(orchestrator):
-    from flowyml.results import WaitTimeoutError
+    from flowyml.records.results import WaitTimeoutError
 
     started = time.monotonic()
     submission = orchestrator.run_pipeline(pipeline("sleepy"), "sleepy-wait")
@@ -86,7 +86,7 @@ def test_stop_run_in_the_middle_of_a_run_cancels_it(orchestrator):
     details = orchestrator.get_run_details("sleepy-stop")
     assert details["groups"]["nap"]["status"] == "cancelled"
     assert "after_nap" not in details["groups"]
-    from flowyml.project import open_project
+    from flowyml.project.folder import open_project
 
     assert open_project().run_store.get_run("sleepy-stop").status.value == "cancelled"
 
@@ -117,8 +117,8 @@ def test_an_unchanged_pipeline_reuses_its_image(orchestrator):
 def test_independent_groups_run_concurrently_up_to_max_parallel(docker_project):
     from docker_harness import BASE_IMAGE
 
-    from flowyml.config import StackConfig
-    from flowyml.resources import DockerConfig
+    from flowyml.project.config import StackConfig
+    from flowyml.records.resources import DockerConfig
     from flowyml_docker import DockerOrchestrator
 
     def overlap(max_parallel: int, run_id: str) -> bool:
@@ -183,8 +183,8 @@ def test_every_container_is_labelled_with_run_and_group(orchestrator, docker_cli
 def test_secret_env_values_never_leak(docker_project):
     from docker_harness import BASE_IMAGE
 
-    from flowyml.project import open_project
-    from flowyml.resources import DockerConfig
+    from flowyml.project.folder import open_project
+    from flowyml.records.resources import DockerConfig
     from flowyml_docker import DockerOrchestrator
 
     token = "s3cr3t-" + "x" * 12

@@ -9,7 +9,7 @@ import sys
 def test_importing_the_plugin_and_listing_backends_does_not_import_docker():
     code = (
         "import sys, flowyml_docker\n"
-        "from flowyml.plugins import get_plugin_manager\n"
+        "from flowyml.plugins.manager import get_plugin_manager\n"
         "info = get_plugin_manager().get_backend('docker')\n"
         "assert info.kind == 'orchestrator' and info.distribution == 'flowyml-docker', info\n"
         "assert 'docker' not in sys.modules, 'docker was imported'\n"

@@ -37,7 +37,7 @@ def test_validate_accepts_a_reachable_engine_and_present_image(docker_client):
 
 def test_an_unknown_setting_is_a_config_error_naming_the_key(project):
     from flowyml.errors import ConfigError
-    from flowyml.project import forget_projects
+    from flowyml.project.folder import forget_projects
     from flowyml_docker import DockerOrchestrator
 
     with pytest.raises(ConfigError, match="bogus"):

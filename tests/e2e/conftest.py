@@ -11,7 +11,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 @pytest.fixture
 def example():
-    from flowyml.references import load_reference
+    from flowyml.definition.references import load_reference
 
     def load(name: str):
         return load_reference(f"{EXAMPLES / name}:pipeline")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flowyml.plugins import get_plugin_manager
+from flowyml.plugins.manager import get_plugin_manager
 
 EXECUTORS = ["local", "subprocess"]
 
@@ -30,7 +30,7 @@ def test_example_matches_local(project, example, name, backend):
     (project / "flowyml.yaml").write_text(
         f"stacks:\n  nocache:\n    backend: {backend}\n    cache: false\n"
     )
-    from flowyml.project import forget_projects
+    from flowyml.project.folder import forget_projects
 
     forget_projects()
     other = _outputs(pipeline.run("nocache"))

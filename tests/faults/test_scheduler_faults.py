@@ -6,7 +6,7 @@ import pytest
 from cli_process import only_run
 from conftest import PIPELINES, assert_artifacts_load
 
-from flowyml.project import forget_projects, open_project
+from flowyml.project.folder import forget_projects, open_project
 
 
 @pytest.mark.parametrize("fail_fast", [True, False])

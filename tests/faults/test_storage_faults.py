@@ -80,7 +80,7 @@ def test_a_corrupted_cached_artifact_is_recomputed_by_its_step_instead_of_failin
     second = cli.run(*args, "-p", "unit=2")  # `measure` must run and read the artifact
     assert second.returncode == 0, second.stderr
     assert "size:\n524288" in second.stdout
-    from flowyml.project import forget_projects, open_project
+    from flowyml.project.folder import forget_projects, open_project
 
     forget_projects()
     newest = open_project().run_store.list_runs(limit=1)[0]

@@ -22,7 +22,7 @@ def _equal(a, b):
 @pytest.mark.gcp
 @pytest.mark.parametrize("name", ["ml_pipeline.py", "fan_out.py"])
 def test_example_gives_the_same_outputs_as_local(vertex_project, name):
-    from flowyml.references import load_reference
+    from flowyml.definition.references import load_reference
 
     pipeline = load_reference(f"{EXAMPLES / name}:pipeline")
     reference = _outputs(pipeline.run("local"))

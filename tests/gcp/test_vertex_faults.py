@@ -237,7 +237,7 @@ def closed_port() -> str:
 
 
 def test_crash_clean_up_with_an_unreachable_endpoint_returns_quietly(project, vertex_settings):
-    from flowyml.plugins import get_plugin_manager
+    from flowyml.plugins.manager import get_plugin_manager
 
     settings = {**vertex_settings, "vertex_endpoint": closed_port(), "retry_deadline_seconds": 1}
     (project / "flowyml.yaml").write_text(stack_yaml(settings))
@@ -251,7 +251,7 @@ def test_crash_clean_up_with_an_unreachable_endpoint_returns_quietly(project, ve
 def test_crash_clean_up_refused_by_vertex_is_reported_as_a_warning(
     project, vertex_settings, fake_vertex
 ):
-    from flowyml.plugins import get_plugin_manager
+    from flowyml.plugins.manager import get_plugin_manager
 
     (project / "flowyml.yaml").write_text(stack_yaml(vertex_settings))
     fake_vertex.faults.deny(project=PROJECT)

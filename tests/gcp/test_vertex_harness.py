@@ -114,7 +114,7 @@ def stack_yaml(settings: dict[str, Any]) -> str:
 @pytest.fixture
 def vertex_project(project: Path, vertex_settings: dict[str, Any], monkeypatch: Any) -> Path:
     """A project folder with the test pipelines and a `vertex` stack on the loopback servers."""
-    from flowyml.project import forget_projects
+    from flowyml.project.folder import forget_projects
 
     (project / "flowyml.yaml").write_text(stack_yaml(vertex_settings))
     (project / "pipelines.py").write_text(PIPELINES)
@@ -126,7 +126,7 @@ def vertex_project(project: Path, vertex_settings: dict[str, Any], monkeypatch: 
 @pytest.fixture
 def orchestrator(vertex_project: Path, vertex_settings: dict[str, Any]) -> Any:
     """A VertexAIOrchestrator configured like the project's `vertex` stack."""
-    from flowyml.resources import DockerConfig
+    from flowyml.records.resources import DockerConfig
     from flowyml_gcp import VertexAIOrchestrator
 
     return VertexAIOrchestrator(
@@ -136,7 +136,7 @@ def orchestrator(vertex_project: Path, vertex_settings: dict[str, Any]) -> Any:
 
 def test_pipeline(project: Path, name: str) -> Any:
     """A pipeline of the test project, loaded by file like `flowyml run` does."""
-    from flowyml.references import load_reference
+    from flowyml.definition.references import load_reference
 
     return load_reference(f"{project / 'pipelines.py'}:{name}")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowyml.errors import ConfigError
-from flowyml.resources import ResourceConfig
+from flowyml.records.resources import ResourceConfig
 from flowyml_gcp.config import VertexAIConfig
 from flowyml_gcp.executor import exit_code_of
 from flowyml_gcp.job_spec import custom_job, label_value, machine_type_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from google.cloud.aiplatform_v1.types import JobState
 
-from flowyml.status import ExecutionStatus
+from flowyml.records.status import ExecutionStatus
 from flowyml_gcp.job_states import JOB_STATE_STATUS, state_name, status_of
 
 

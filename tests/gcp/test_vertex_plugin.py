@@ -9,7 +9,7 @@ import sys
 def test_import_and_backends_listing_do_not_load_the_vertex_sdks():
     code = (
         "import sys, flowyml_gcp\n"
-        "from flowyml.plugins import get_plugin_manager\n"
+        "from flowyml.plugins.manager import get_plugin_manager\n"
         "info = get_plugin_manager().get_backend('vertex_ai')\n"
         "assert info.distribution == 'flowyml-gcp', info\n"
         "assert 'gs' in get_plugin_manager().artifact_store_classes()\n"

@@ -32,7 +32,7 @@ def test_failing_step_fails_the_run_with_the_step_error_in_details(orchestrator,
 
 
 def test_pipeline_run_reports_the_failing_step(vertex_project):
-    from flowyml.references import load_reference
+    from flowyml.definition.references import load_reference
 
     run = load_reference(f"{vertex_project / 'pipelines.py'}:failing").run("vertex")
     assert not run.success and run.status.value == "failed"
@@ -41,7 +41,7 @@ def test_pipeline_run_reports_the_failing_step(vertex_project):
 
 
 def test_resume_reuses_the_groups_a_failed_run_completed(vertex_project):
-    from flowyml.references import load_reference
+    from flowyml.definition.references import load_reference
 
     failing = load_reference(f"{vertex_project / 'pipelines.py'}:failing")
     first = failing.run("vertex", echo_logs=False)

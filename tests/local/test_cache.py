@@ -80,7 +80,7 @@ def test_deleted_artifact_is_a_cache_miss_not_an_error(project):
     counts: dict[str, int] = {}
     pipeline = Pipeline("c", steps=_counting_chain(counts, 2))
     first = pipeline.run()
-    from flowyml.project import open_project
+    from flowyml.project.folder import open_project
 
     open_project().artifact_store().delete(first.outputs.uri("a1"))
     second = pipeline.run()

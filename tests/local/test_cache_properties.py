@@ -198,8 +198,8 @@ def _input_edits(draw: st.DrawFn) -> Edit:
 @contextmanager
 def _fresh_project() -> Iterator[Path]:
     """What the ``project`` fixture gives a test, for one Hypothesis example."""
-    from flowyml.plugins import reset_plugin_manager
-    from flowyml.project import forget_projects
+    from flowyml.plugins.manager import reset_plugin_manager
+    from flowyml.project.folder import forget_projects
 
     previous = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(os.environ):

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from flowyml import ExecutionStatus
-from flowyml.project import open_project
+from flowyml.project.folder import open_project
 
 _EXIT_IN_STEP = """
 import os

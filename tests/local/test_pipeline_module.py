@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from flowyml import LocalArtifactStore
-from flowyml.artifact_store import ArtifactRef
-from flowyml.artifact_value import Artifact
+from flowyml.storage.artifact_store import ArtifactRef
+from flowyml.storage.artifact import Artifact
 from flowyml.errors import ArtifactLoadError
 
 PIPE = textwrap.dedent("""
@@ -122,7 +122,7 @@ def test_corrupt_artifact_is_a_load_error_naming_artifact_and_step(pipe, project
 
 
 def test_missing_class_is_a_load_error_naming_artifact_step_and_remedy(tmp_path, monkeypatch):
-    from flowyml.references import load_module_from_path
+    from flowyml.definition.references import load_module_from_path
 
     source = tmp_path / "models_gone.py"
     source.write_text("from dataclasses import dataclass\n\n@dataclass\nclass Model:\n    w: int\n")

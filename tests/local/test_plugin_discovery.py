@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowyml import Pipeline, PluginError, step
-from flowyml.plugins import get_plugin_manager
+from flowyml.plugins.manager import get_plugin_manager
 
 
 def test_our_backends_come_through_the_entry_point_group(project):

@@ -13,9 +13,9 @@ import sample_steps
 from rich.console import Console
 
 from flowyml import Pipeline, step
-from flowyml.progress import ProgressDisplay
-from flowyml.results import ExecutionResult
-from flowyml.run_listener import RunListener
+from flowyml.cli.progress import ProgressDisplay
+from flowyml.records.results import ExecutionResult
+from flowyml.records.listener import RunListener
 
 BACKENDS = ["local", "forked", "spawned"]  # subprocess with each start method
 

@@ -16,7 +16,7 @@ import pytest
 from flowyml_audit.plugin import order_problems, read_events
 
 from flowyml import hookimpl
-from flowyml.plugins import get_plugin_manager
+from flowyml.plugins.manager import get_plugin_manager
 
 BACKENDS = ["local", "subprocess"]
 
@@ -243,7 +243,7 @@ def test_a_raising_hook_prints_one_line_on_stderr(project):
         textwrap.dedent(
             """
             from flowyml import Pipeline, hookimpl, step
-            from flowyml.plugins import get_plugin_manager
+            from flowyml.plugins.manager import get_plugin_manager
 
             class Raising:
                 @hookimpl
@@ -274,8 +274,8 @@ def test_a_raising_hook_prints_one_line_on_stderr(project):
 
 
 def test_without_run_event_hooks_the_callers_listener_is_handed_down_unchanged(project):
-    from flowyml.run_events import RUN_EVENT_HOOKS, RunEvents
-    from flowyml.run_listener import RunListener
+    from flowyml.execution.run_events import RUN_EVENT_HOOKS, RunEvents
+    from flowyml.records.listener import RunListener
 
     manager = get_plugin_manager()
     for hook in RUN_EVENT_HOOKS:
@@ -288,7 +288,7 @@ def test_without_run_event_hooks_the_callers_listener_is_handed_down_unchanged(p
 
 def test_a_run_its_backend_never_reported_is_told_to_the_plugins_when_it_ends(audit):
     from flowyml import ExecutionResult, ExecutionStatus, PipelineRun
-    from flowyml.run_events import RunEvents
+    from flowyml.execution.run_events import RunEvents
 
     # What a remote orchestrator that ignores its listener hands back: results only.
     run = PipelineRun(

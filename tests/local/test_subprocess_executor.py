@@ -128,7 +128,7 @@ def test_ctrl_c_kills_running_children(project, tmp_path):
 
 def test_a_step_another_process_cannot_import_fails_before_any_step_runs(project, isolated):
     from flowyml import PipelineDefinitionError, step
-    from flowyml.project import open_project
+    from flowyml.project.folder import open_project
 
     def build():
         @step(inputs=["numbers"], outputs=["x"])

@@ -13,52 +13,52 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ArtifactError": "flowyml.errors",
     "ArtifactLoadError": "flowyml.errors",
-    "ArtifactRef": "flowyml.artifact_store",
-    "ArtifactStore": "flowyml.artifact_store",
+    "ArtifactRef": "flowyml.storage.artifact_store",
+    "ArtifactStore": "flowyml.storage.artifact_store",
     "BackendError": "flowyml.errors",
     "CacheError": "flowyml.errors",
     "ConfigError": "flowyml.errors",
-    "Context": "flowyml.context",
-    "DAG": "flowyml.dag",
-    "DockerConfig": "flowyml.resources",
-    "ExecutionResult": "flowyml.results",
-    "ExecutionStatus": "flowyml.status",
-    "Executor": "flowyml.executor",
-    "ExecutorConfig": "flowyml.executor",
+    "Context": "flowyml.definition.context",
+    "DAG": "flowyml.definition.dag",
+    "DockerConfig": "flowyml.records.resources",
+    "ExecutionResult": "flowyml.records.results",
+    "ExecutionStatus": "flowyml.records.status",
+    "Executor": "flowyml.execution.executor",
+    "ExecutorConfig": "flowyml.execution.executor",
     "FlowyMLError": "flowyml.errors",
-    "LocalArtifactStore": "flowyml.artifact_store",
+    "LocalArtifactStore": "flowyml.storage.artifact_store",
     "MaterializationError": "flowyml.errors",
-    "Materializer": "flowyml.materializers",
-    "Orchestrator": "flowyml.orchestrator",
-    "Pipeline": "flowyml.pipeline",
+    "Materializer": "flowyml.storage.materializers",
+    "Orchestrator": "flowyml.execution.scheduler",
+    "Pipeline": "flowyml.definition.pipeline",
     "PipelineDefinitionError": "flowyml.errors",
-    "PipelineRun": "flowyml.pipeline_run",
+    "PipelineRun": "flowyml.storage.pipeline_run",
     "PluginError": "flowyml.errors",
-    "RemoteOrchestrator": "flowyml.remote_orchestrator",
-    "RemoteOrchestratorConfig": "flowyml.remote_orchestrator",
-    "ResourceConfig": "flowyml.resources",
-    "RetryPolicy": "flowyml.retry",
+    "RemoteOrchestrator": "flowyml.execution.remote",
+    "RemoteOrchestratorConfig": "flowyml.execution.remote",
+    "ResourceConfig": "flowyml.records.resources",
+    "RetryPolicy": "flowyml.definition.retry",
     "RunInterrupted": "flowyml.errors",
-    "RunListener": "flowyml.run_listener",
+    "RunListener": "flowyml.records.listener",
     "RunNotFoundError": "flowyml.errors",
-    "Step": "flowyml.steps",
+    "Step": "flowyml.definition.steps",
     "StepExecutionError": "flowyml.errors",
-    "StepGroup": "flowyml.grouping",
+    "StepGroup": "flowyml.definition.grouping",
     "StepTimeoutError": "flowyml.errors",
-    "SubmissionResult": "flowyml.results",
-    "WaitTimeoutError": "flowyml.results",
-    "get_run": "flowyml.run_history",
-    "group_steps": "flowyml.grouping",
-    "hookimpl": "flowyml.hookspecs",
-    "step": "flowyml.steps",
+    "SubmissionResult": "flowyml.records.results",
+    "WaitTimeoutError": "flowyml.records.results",
+    "get_run": "flowyml.project.history",
+    "group_steps": "flowyml.definition.grouping",
+    "hookimpl": "flowyml.plugins.hookspecs",
+    "step": "flowyml.definition.steps",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from flowyml.artifact_store import ArtifactRef, ArtifactStore, LocalArtifactStore
-    from flowyml.context import Context
-    from flowyml.dag import DAG
+    from flowyml.storage.artifact_store import ArtifactRef, ArtifactStore, LocalArtifactStore
+    from flowyml.definition.context import Context
+    from flowyml.definition.dag import DAG
     from flowyml.errors import (
         ArtifactError,
         ArtifactLoadError,
@@ -74,21 +74,21 @@ if TYPE_CHECKING:
         StepExecutionError,
         StepTimeoutError,
     )
-    from flowyml.executor import Executor, ExecutorConfig
-    from flowyml.grouping import StepGroup, group_steps
-    from flowyml.hookspecs import hookimpl
-    from flowyml.materializers import Materializer
-    from flowyml.orchestrator import Orchestrator
-    from flowyml.pipeline import Pipeline
-    from flowyml.pipeline_run import PipelineRun
-    from flowyml.remote_orchestrator import RemoteOrchestrator, RemoteOrchestratorConfig
-    from flowyml.resources import DockerConfig, ResourceConfig
-    from flowyml.results import ExecutionResult, SubmissionResult, WaitTimeoutError
-    from flowyml.retry import RetryPolicy
-    from flowyml.run_history import get_run
-    from flowyml.run_listener import RunListener
-    from flowyml.status import ExecutionStatus
-    from flowyml.steps import Step, step
+    from flowyml.execution.executor import Executor, ExecutorConfig
+    from flowyml.definition.grouping import StepGroup, group_steps
+    from flowyml.plugins.hookspecs import hookimpl
+    from flowyml.storage.materializers import Materializer
+    from flowyml.execution.scheduler import Orchestrator
+    from flowyml.definition.pipeline import Pipeline
+    from flowyml.storage.pipeline_run import PipelineRun
+    from flowyml.execution.remote import RemoteOrchestrator, RemoteOrchestratorConfig
+    from flowyml.records.resources import DockerConfig, ResourceConfig
+    from flowyml.records.results import ExecutionResult, SubmissionResult, WaitTimeoutError
+    from flowyml.definition.retry import RetryPolicy
+    from flowyml.project.history import get_run
+    from flowyml.records.listener import RunListener
+    from flowyml.records.status import ExecutionStatus
+    from flowyml.definition.steps import Step, step
 
 
 def __getattr__(name: str) -> Any:

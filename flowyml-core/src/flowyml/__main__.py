@@ -1,5 +1,5 @@
 """``python -m flowyml`` runs the command-line interface."""
 
-from flowyml.cli import main
+from flowyml.cli.main import main
 
 main()

@@ -57,7 +57,7 @@ changing a signature or a contract incompatibly, bumps the version (``"1"`` to `
 is announced in flowyml-core's CHANGELOG.md, and keeps the old name working, deprecated,
 for at least one minor release where that is possible. A plugin may check the version at
 import to refuse a core it was not written for. The modules these names live in
-(``flowyml.task_executor``, ``flowyml.run_store``...) are internal and may move or
+(``flowyml.execution.launcher``, ``flowyml.storage.run_store``...) are internal and may move or
 change without notice: import from here.
 
 Names are imported on first use, so ``import flowyml.backend`` costs next to nothing and
@@ -141,52 +141,52 @@ BACKEND_API_VERSION = "1"
 # where the names live, so moving a core module changes nothing but this file.
 _EXPORTS: dict[str, tuple[str, str]] = {
     # contracts
-    "Executor": ("flowyml.executor", "Executor"),
-    "ExecutorConfig": ("flowyml.executor", "ExecutorConfig"),
-    "LaunchOutcome": ("flowyml.task_executor", "LaunchOutcome"),
-    "TaskExecutor": ("flowyml.task_executor", "TaskExecutor"),
-    "describe_exit": ("flowyml.task_executor", "describe_exit"),
-    "RemoteOrchestrator": ("flowyml.remote_orchestrator", "RemoteOrchestrator"),
-    "RemoteOrchestratorConfig": ("flowyml.remote_orchestrator", "RemoteOrchestratorConfig"),
-    "SubmitOptions": ("flowyml.remote_orchestrator", "SubmitOptions"),
-    "Orchestrator": ("flowyml.orchestrator", "Orchestrator"),
-    "start_background_run": ("flowyml.background_run", "start_background_run"),
-    "RunListener": ("flowyml.run_listener", "RunListener"),
-    "hookimpl": ("flowyml.hookspecs", "hookimpl"),
+    "Executor": ("flowyml.execution.executor", "Executor"),
+    "ExecutorConfig": ("flowyml.execution.executor", "ExecutorConfig"),
+    "LaunchOutcome": ("flowyml.execution.launcher", "LaunchOutcome"),
+    "TaskExecutor": ("flowyml.execution.launcher", "TaskExecutor"),
+    "describe_exit": ("flowyml.execution.launcher", "describe_exit"),
+    "RemoteOrchestrator": ("flowyml.execution.remote", "RemoteOrchestrator"),
+    "RemoteOrchestratorConfig": ("flowyml.execution.remote", "RemoteOrchestratorConfig"),
+    "SubmitOptions": ("flowyml.execution.remote", "SubmitOptions"),
+    "Orchestrator": ("flowyml.execution.scheduler", "Orchestrator"),
+    "start_background_run": ("flowyml.execution.background", "start_background_run"),
+    "RunListener": ("flowyml.records.listener", "RunListener"),
+    "hookimpl": ("flowyml.plugins.hookspecs", "hookimpl"),
     # step launching
-    "execute_step_in_process": ("flowyml.step_execution", "execute_step_in_process"),
-    "manifest_key": ("flowyml.step_runner", "manifest_key"),
-    "read_manifest": ("flowyml.step_runner", "read_manifest"),
-    "step_runner_args": ("flowyml.step_runner", "step_runner_args"),
-    "step_runner_main": ("flowyml.step_runner", "main"),
-    "task_key": ("flowyml.step_runner", "task_key"),
-    "write_task": ("flowyml.step_runner", "write_task"),
+    "execute_step_in_process": ("flowyml.execution.run_step", "execute_step_in_process"),
+    "manifest_key": ("flowyml.execution.step_runner", "manifest_key"),
+    "read_manifest": ("flowyml.execution.step_runner", "read_manifest"),
+    "step_runner_args": ("flowyml.execution.step_runner", "step_runner_args"),
+    "step_runner_main": ("flowyml.execution.step_runner", "main"),
+    "task_key": ("flowyml.execution.step_runner", "task_key"),
+    "write_task": ("flowyml.execution.step_runner", "write_task"),
     # stores
-    "ArtifactRef": ("flowyml.artifact_store", "ArtifactRef"),
-    "ArtifactStore": ("flowyml.artifact_store", "ArtifactStore"),
-    "LocalArtifactStore": ("flowyml.artifact_store", "LocalArtifactStore"),
-    "Materializer": ("flowyml.materializers", "Materializer"),
-    "CacheStore": ("flowyml.cache", "CacheStore"),
-    "RunRecord": ("flowyml.run_store", "RunRecord"),
-    "RunStore": ("flowyml.run_store", "RunStore"),
-    "StepRecord": ("flowyml.run_store", "StepRecord"),
+    "ArtifactRef": ("flowyml.storage.artifact_store", "ArtifactRef"),
+    "ArtifactStore": ("flowyml.storage.artifact_store", "ArtifactStore"),
+    "LocalArtifactStore": ("flowyml.storage.artifact_store", "LocalArtifactStore"),
+    "Materializer": ("flowyml.storage.materializers", "Materializer"),
+    "CacheStore": ("flowyml.storage.cache", "CacheStore"),
+    "RunRecord": ("flowyml.storage.run_store", "RunRecord"),
+    "RunStore": ("flowyml.storage.run_store", "RunStore"),
+    "StepRecord": ("flowyml.storage.run_store", "StepRecord"),
     # project and configuration
-    "Project": ("flowyml.project", "Project"),
-    "open_project": ("flowyml.project", "open_project"),
-    "ProjectConfig": ("flowyml.config", "ProjectConfig"),
-    "StackConfig": ("flowyml.config", "StackConfig"),
-    "format_validation_error": ("flowyml.config", "format_validation_error"),
-    "load_config": ("flowyml.config", "load_config"),
+    "Project": ("flowyml.project.folder", "Project"),
+    "open_project": ("flowyml.project.folder", "open_project"),
+    "ProjectConfig": ("flowyml.project.config", "ProjectConfig"),
+    "StackConfig": ("flowyml.project.config", "StackConfig"),
+    "format_validation_error": ("flowyml.project.config", "format_validation_error"),
+    "load_config": ("flowyml.project.config", "load_config"),
     # records
-    "Context": ("flowyml.context", "Context"),
-    "ExecutionResult": ("flowyml.results", "ExecutionResult"),
-    "SubmissionResult": ("flowyml.results", "SubmissionResult"),
-    "ExecutionStatus": ("flowyml.status", "ExecutionStatus"),
-    "StepGroup": ("flowyml.grouping", "StepGroup"),
-    "group_steps": ("flowyml.grouping", "group_steps"),
-    "DockerConfig": ("flowyml.resources", "DockerConfig"),
-    "ResourceConfig": ("flowyml.resources", "ResourceConfig"),
-    "parse_memory": ("flowyml.resources", "parse_memory"),
+    "Context": ("flowyml.definition.context", "Context"),
+    "ExecutionResult": ("flowyml.records.results", "ExecutionResult"),
+    "SubmissionResult": ("flowyml.records.results", "SubmissionResult"),
+    "ExecutionStatus": ("flowyml.records.status", "ExecutionStatus"),
+    "StepGroup": ("flowyml.definition.grouping", "StepGroup"),
+    "group_steps": ("flowyml.definition.grouping", "group_steps"),
+    "DockerConfig": ("flowyml.records.resources", "DockerConfig"),
+    "ResourceConfig": ("flowyml.records.resources", "ResourceConfig"),
+    "parse_memory": ("flowyml.records.resources", "parse_memory"),
     # errors
     "ArtifactError": ("flowyml.errors", "ArtifactError"),
     "ArtifactLoadError": ("flowyml.errors", "ArtifactLoadError"),
@@ -201,23 +201,23 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "RunNotFoundError": ("flowyml.errors", "RunNotFoundError"),
     "StepExecutionError": ("flowyml.errors", "StepExecutionError"),
     "StepTimeoutError": ("flowyml.errors", "StepTimeoutError"),
-    "WaitTimeoutError": ("flowyml.results", "WaitTimeoutError"),
+    "WaitTimeoutError": ("flowyml.records.results", "WaitTimeoutError"),
 }
 
 # What a process imports before it forks step runners (see preload_step_runner).
-_STEP_RUNNER_MODULES = ("flowyml.step_runner", "flowyml.step_execution", "flowyml.plugins")
+_STEP_RUNNER_MODULES = ("flowyml.execution.step_runner", "flowyml.execution.run_step", "flowyml.plugins.manager")
 
 if TYPE_CHECKING:
-    from flowyml.artifact_store import ArtifactRef, ArtifactStore, LocalArtifactStore
-    from flowyml.background_run import start_background_run
-    from flowyml.cache import CacheStore
-    from flowyml.config import (
+    from flowyml.storage.artifact_store import ArtifactRef, ArtifactStore, LocalArtifactStore
+    from flowyml.execution.background import start_background_run
+    from flowyml.storage.cache import CacheStore
+    from flowyml.project.config import (
         ProjectConfig,
         StackConfig,
         format_validation_error,
         load_config,
     )
-    from flowyml.context import Context
+    from flowyml.definition.context import Context
     from flowyml.errors import (
         ArtifactError,
         ArtifactLoadError,
@@ -233,32 +233,32 @@ if TYPE_CHECKING:
         StepExecutionError,
         StepTimeoutError,
     )
-    from flowyml.executor import Executor, ExecutorConfig
-    from flowyml.grouping import StepGroup, group_steps
-    from flowyml.hookspecs import hookimpl
-    from flowyml.materializers import Materializer
-    from flowyml.orchestrator import Orchestrator
-    from flowyml.project import Project, open_project
-    from flowyml.remote_orchestrator import (
+    from flowyml.execution.executor import Executor, ExecutorConfig
+    from flowyml.definition.grouping import StepGroup, group_steps
+    from flowyml.plugins.hookspecs import hookimpl
+    from flowyml.storage.materializers import Materializer
+    from flowyml.execution.scheduler import Orchestrator
+    from flowyml.project.folder import Project, open_project
+    from flowyml.execution.remote import (
         RemoteOrchestrator,
         RemoteOrchestratorConfig,
         SubmitOptions,
     )
-    from flowyml.resources import DockerConfig, ResourceConfig, parse_memory
-    from flowyml.results import ExecutionResult, SubmissionResult, WaitTimeoutError
-    from flowyml.run_listener import RunListener
-    from flowyml.run_store import RunRecord, RunStore, StepRecord
-    from flowyml.status import ExecutionStatus
-    from flowyml.step_execution import execute_step_in_process
-    from flowyml.step_runner import main as step_runner_main
-    from flowyml.step_runner import (
+    from flowyml.records.resources import DockerConfig, ResourceConfig, parse_memory
+    from flowyml.records.results import ExecutionResult, SubmissionResult, WaitTimeoutError
+    from flowyml.records.listener import RunListener
+    from flowyml.storage.run_store import RunRecord, RunStore, StepRecord
+    from flowyml.records.status import ExecutionStatus
+    from flowyml.execution.run_step import execute_step_in_process
+    from flowyml.execution.step_runner import main as step_runner_main
+    from flowyml.execution.step_runner import (
         manifest_key,
         read_manifest,
         step_runner_args,
         task_key,
         write_task,
     )
-    from flowyml.task_executor import LaunchOutcome, TaskExecutor, describe_exit
+    from flowyml.execution.launcher import LaunchOutcome, TaskExecutor, describe_exit
 
 
 def installed_materializers() -> list[Materializer]:
@@ -267,7 +267,7 @@ def installed_materializers() -> list[Materializer]:
     A backend that builds its own artifact store (with its own endpoint or credentials)
     passes these to it, so that it stores values the way every other store does.
     """
-    from flowyml.plugins import get_plugin_manager
+    from flowyml.plugins.manager import get_plugin_manager
 
     return get_plugin_manager().materializers()
 
@@ -281,7 +281,7 @@ def register_artifact_store(store: ArtifactStore) -> None:
     Args:
         store: the configured store.
     """
-    from flowyml.plugins import get_plugin_manager
+    from flowyml.plugins.manager import get_plugin_manager
 
     get_plugin_manager().add_artifact_store(store)
 
@@ -298,7 +298,7 @@ def artifact_store_for(uri: str) -> ArtifactStore:
     Raises:
         PluginError: no installed plugin serves the URI's scheme.
     """
-    from flowyml.plugins import get_plugin_manager
+    from flowyml.plugins.manager import get_plugin_manager
 
     return get_plugin_manager().artifact_store_for(uri)
 
@@ -310,7 +310,7 @@ def preload_step_runner() -> None:
     server) calls this once in the template, so each forked step starts without paying
     for those imports.
     """
-    from flowyml.plugins import get_plugin_manager
+    from flowyml.plugins.manager import get_plugin_manager
 
     for module in _STEP_RUNNER_MODULES:
         importlib.import_module(module)
@@ -324,7 +324,7 @@ def flush_run_records() -> None:
     process that ends with ``os._exit`` (a forked step runner) skips both, so it calls this
     first; otherwise the records of its steps would be lost.
     """
-    from flowyml.database import _flush_all
+    from flowyml.storage.database import _flush_all
 
     _flush_all()
 

@@ -98,7 +98,7 @@ class RunInterrupted(KeyboardInterrupt):
 
     A ``KeyboardInterrupt`` so that code catching ``Exception`` lets it through. Raised
     after the run was stopped and recorded as cancelled; ``run`` holds what happened
-    (a :class:`~flowyml.pipeline_run.PipelineRun`) once the orchestrator attached it.
+    (a :class:`~flowyml.storage.pipeline_run.PipelineRun`) once the orchestrator attached it.
 
     Attributes:
         signum: the signal's number.

@@ -10,9 +10,9 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from flowyml.errors import ConfigError
-from flowyml.executor import Executor, ExecutorConfig
-from flowyml.plugins import get_plugin_manager
-from flowyml.remote_orchestrator import RemoteOrchestrator, RemoteOrchestratorConfig
+from flowyml.execution.executor import Executor, ExecutorConfig
+from flowyml.plugins.manager import get_plugin_manager
+from flowyml.execution.remote import RemoteOrchestrator, RemoteOrchestratorConfig
 from flowyml.testing.harness import ConformanceBase, ConformanceProject
 
 __all__ = ["ContractTests"]

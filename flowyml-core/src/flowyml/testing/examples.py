@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowyml.pipeline_run import PipelineRun
+from flowyml.storage.pipeline_run import PipelineRun
 from flowyml.testing.harness import ConformanceBase, ConformanceProject
 from flowyml.testing.pipelines import EXAMPLES
 

@@ -3,7 +3,7 @@ error, and nothing runs after it."""
 
 from __future__ import annotations
 
-from flowyml.pipeline_run import PipelineRun
+from flowyml.storage.pipeline_run import PipelineRun
 from flowyml.testing.harness import ConformanceBase, ConformanceProject
 from flowyml.testing.pipelines import faulty
 

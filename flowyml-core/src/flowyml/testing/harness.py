@@ -24,15 +24,15 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
-from flowyml.config import StackConfig
+from flowyml.project.config import StackConfig
 from flowyml.errors import FlowyMLError, PluginError
-from flowyml.executor import Executor
-from flowyml.pipeline import Pipeline, new_run_id
-from flowyml.pipeline_run import PipelineRun
-from flowyml.plugins import BackendInfo, get_plugin_manager, reset_plugin_manager
-from flowyml.project import forget_projects, open_project
-from flowyml.remote_orchestrator import RemoteOrchestrator
-from flowyml.run_store import RunRecord
+from flowyml.execution.executor import Executor
+from flowyml.definition.pipeline import Pipeline, new_run_id
+from flowyml.storage.pipeline_run import PipelineRun
+from flowyml.plugins.manager import BackendInfo, get_plugin_manager, reset_plugin_manager
+from flowyml.project.folder import forget_projects, open_project
+from flowyml.execution.remote import RemoteOrchestrator
+from flowyml.storage.run_store import RunRecord
 from flowyml.testing.pipelines import RUNNING_MARKER
 
 __all__ = ["ConformanceBase", "ConformanceProject", "Leftovers", "wait_for"]

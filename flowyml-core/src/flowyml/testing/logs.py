@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from flowyml.remote_orchestrator import RemoteOrchestrator
+from flowyml.execution.remote import RemoteOrchestrator
 from flowyml.testing.harness import ConformanceBase, ConformanceProject
 from flowyml.testing.pipelines import talking
 

@@ -21,10 +21,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from flowyml.context import Context
-from flowyml.pipeline import Pipeline
-from flowyml.retry import RetryPolicy
-from flowyml.steps import step
+from flowyml.definition.context import Context
+from flowyml.definition.pipeline import Pipeline
+from flowyml.definition.retry import RetryPolicy
+from flowyml.definition.steps import step
 
 __all__ = [
     "EXAMPLES",

@@ -1,0 +1,1 @@
+"""The ``flowyml`` command line."""

@@ -1,0 +1,415 @@
+"""The ``flowyml`` commands (click): run pipelines, inspect runs, list backends."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from flowyml.errors import FlowyMLError, RunInterrupted
+
+__all__ = ["cli"]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _parse_params(values: tuple[str, ...]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            _fail(f"--param expects KEY=VALUE, got {item!r}")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key] = raw
+    return params
+
+
+def _load_pipeline(target: str) -> Any:
+    from flowyml.definition.pipeline import Pipeline
+    from flowyml.definition.references import load_module_from_path
+
+    path, _, attr = target.partition(":")
+    module = load_module_from_path(path)
+    if attr:
+        found = getattr(module, attr, None)
+        if not isinstance(found, Pipeline):
+            _fail(f"{path} has no Pipeline named '{attr}'")
+        return found
+    pipelines = {k: v for k, v in vars(module).items() if isinstance(v, Pipeline)}
+    if len(pipelines) != 1:
+        names = ", ".join(sorted(pipelines)) or "none"
+        _fail(f"{path} defines {len(pipelines)} pipelines ({names}); name one as {path}:NAME")
+    return next(iter(pipelines.values()))
+
+
+@click.group()
+@click.version_option(package_name="flowyml-core")
+def cli() -> None:
+    """FlowyML Orchestrators: run pipelines on any backend by name."""
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--backend", "-b", help="Stack or backend name (default: configured, then local).")
+@click.option("--param", "-p", "params", multiple=True, help="Context value KEY=VALUE (JSON).")
+@click.option("--resume", help="Reuse the completed steps of this failed run.")
+@click.option("--continue-on-failure", is_flag=True, help="Run what does not depend on a failure.")
+@click.option("--quiet", "-q", is_flag=True, help="No live progress, only the summary.")
+@click.option(
+    "--logs/--no-logs",
+    default=None,
+    help="Show what steps print, live, as [STEP] LINE (default: the stack's echo_logs "
+    "setting, else off).",
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Run every step; neither read nor add cache entries."
+)
+def run(
+    target: str,
+    backend: str | None,
+    params: tuple[str, ...],
+    resume: str | None,
+    continue_on_failure: bool,
+    quiet: bool,
+    logs: bool | None,
+    no_cache: bool,
+) -> None:
+    """Run the pipeline in TARGET (FILE[:ATTR])."""
+    import os
+
+    from flowyml.project.config import PROJECT_ENV, project_of_file
+    from flowyml.definition.parameters import check_parameter_names
+    from flowyml.cli.progress import ProgressDisplay
+
+    # The project is found from the pipeline file, wherever the command is run from (the
+    # processes a backend starts inherit it).
+    if not os.environ.get(PROJECT_ENV):
+        os.environ[PROJECT_ENV] = str(project_of_file(Path(target.partition(":")[0])))
+    try:
+        pipeline = _load_pipeline(target)
+        parsed = _parse_params(params)
+        check_parameter_names(parsed, pipeline.steps, pipeline.name)
+        if logs is None:
+            # Only a setting written in the configuration turns output on: the backends'
+            # own default (on, for scripts) would bury the progress display.
+            from flowyml.project.folder import open_project
+
+            stack = open_project().config.resolve(backend)[1]
+            logs = stack.settings.get("echo_logs") is True
+        display = ProgressDisplay(progress=not quiet)
+        try:
+            result = pipeline.run(
+                backend,
+                context=parsed or None,
+                resume=resume,
+                fail_fast=False if continue_on_failure else None,
+                echo_logs=logs,
+                listener=display,
+                cache=False if no_cache else None,
+            )
+        finally:
+            display.close()  # an interrupted remote run may never report its end
+    except FlowyMLError as exc:
+        _fail(str(exc))
+    except RunInterrupted as exc:
+        if exc.run is not None:
+            _echo_summary(exc.run)
+            click.echo(f"{exc.run.error}; details: flowyml runs show {exc.run.run_id}", err=True)
+        else:
+            click.echo(f"run {exc}", err=True)
+        sys.exit(exc.exit_code)
+    _echo_summary(result)
+    if not result.success:
+        click.echo(f"details: flowyml runs show {result.run_id}", err=True)
+        sys.exit(1)
+    _echo_final_outputs(pipeline, result)
+
+
+def _echo_summary(result: Any) -> None:
+    """The table of steps and the one-line outcome of a run."""
+    from flowyml.cli.progress import format_duration, render_table
+
+    rows = [
+        [
+            name,
+            r.status.value,
+            format_duration(r.duration_seconds),
+            str(r.retries),
+            (r.error or "").splitlines()[0] if r.error else "",
+        ]
+        for name, r in result.step_results.items()
+    ]
+    rows += [[name, "not run", "-", "-", ""] for name in result.not_run]
+    click.echo(render_table(["step", "status", "duration", "retries", "error"], rows))
+    click.echo(
+        f"\nrun {result.run_id} {result.status.value} in {format_duration(result.duration_seconds)}"
+        f" ({len(result.step_results)} steps)"
+    )
+
+
+def _echo_final_outputs(pipeline: Any, result: Any) -> None:
+    """Print the outputs no step consumes, when they are small plain values."""
+    consumed = {name for s in pipeline.steps for name in s.inputs}
+    for name in result.outputs:
+        if name in consumed:
+            continue
+        try:
+            value = result.outputs[name]
+        except FlowyMLError:
+            continue
+        if isinstance(value, str | int | float | bool | dict | list) and len(repr(value)) < 4000:
+            text = value if isinstance(value, str) else json.dumps(value, indent=2, default=str)
+            click.echo(f"\n{name}:\n{text}")
+
+
+@cli.group()
+def runs() -> None:
+    """Inspect recorded runs."""
+
+
+def _store() -> Any:
+    """The run store of the project here, never creating one where there is none."""
+    return _project().run_store
+
+
+def _project() -> Any:
+    """The project here, never creating one where there is none."""
+    from flowyml.project.config import PROJECT_MARKERS, marked_project_root, project_start
+    from flowyml.project.folder import open_project
+
+    root = marked_project_root()
+    if root is None:
+        markers = ", ".join([*PROJECT_MARKERS, ".flowyml/"])
+        _fail(
+            f"no FlowyML project here: looked for {markers} in {project_start().resolve()} "
+            "and its parent folders"
+        )
+    return open_project(root)
+
+
+def _when(ts: float | None) -> str:
+    return "-" if ts is None else datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@runs.command("list")
+@click.option("--limit", "-n", default=20, show_default=True)
+@click.option("--pipeline", help="Only runs of this pipeline.")
+def runs_list(limit: int, pipeline: str | None) -> None:
+    """The most recent runs."""
+    from flowyml.cli.progress import format_duration, render_table
+    from flowyml.records.status import ExecutionStatus
+
+    try:
+        records = _store().list_runs(limit, pipeline)
+    except FlowyMLError as exc:
+        _fail(str(exc))
+    rows = [
+        [
+            r.run_id,
+            r.pipeline,
+            r.backend,
+            r.status.value,
+            _when(r.started_at),
+            format_duration(r.duration),
+        ]
+        for r in records
+    ]
+    click.echo(render_table(["run", "pipeline", "backend", "status", "started", "duration"], rows))
+    crashed = [r for r in records if r.status is ExecutionStatus.CRASHED]
+    if crashed:
+        click.echo("")
+    for r in crashed:
+        click.echo(f"{r.run_id} crashed: {r.error}")
+
+
+@runs.command("show")
+@click.argument("run_id")
+def runs_show(run_id: str) -> None:
+    """Steps of a run: statuses, durations, retries, cache, errors, artifacts."""
+    from flowyml.cli.progress import format_duration, render_table
+    from flowyml.records.status import ExecutionStatus
+
+    try:
+        record = _store().get_run(run_id)
+    except FlowyMLError as exc:
+        _fail(str(exc))
+    click.echo(f"run        {record.run_id}")
+    click.echo(f"pipeline   {record.pipeline}")
+    click.echo(f"backend    {record.backend}")
+    click.echo(f"status     {record.status.value}")
+    click.echo(f"started    {_when(record.started_at)}")
+    click.echo(f"duration   {format_duration(record.duration)}")
+    if record.resumed_from:
+        click.echo(f"resumed    from {record.resumed_from}")
+    if record.params.get("params"):
+        click.echo(f"params     {json.dumps(record.params['params'], sort_keys=True)}")
+    effective = record.params.get("steps") or {}
+    if record.error:
+        click.echo(f"error      {record.error}")
+    rows = [
+        [
+            s.step,
+            s.status.value,
+            format_duration(s.duration),
+            str(s.retries),
+            "yes" if s.cached else "",
+            "" if s.exit_code is None else str(s.exit_code),
+        ]
+        for s in record.steps
+    ]
+    click.echo("")
+    click.echo(render_table(["step", "status", "duration", "retries", "cached", "exit"], rows))
+    if effective:
+        click.echo("\nparameters each step read:")
+        click.echo(render_table(["step", "parameter", "value", "from"], _parameter_rows(effective)))
+    for s in record.steps:
+        if s.outputs:
+            click.echo(f"\n{s.step} artifacts:")
+            for name, ref in s.outputs.items():
+                click.echo(f"  {name}: {ref['uri']}")
+    for s in record.steps:
+        if s.error:
+            verb = "crashed" if s.status is ExecutionStatus.CRASHED else "failed"
+            click.echo(f"\n{s.step} {verb}: {s.error}")
+            if s.traceback:
+                click.echo(s.traceback.rstrip())
+
+
+def _parameter_rows(effective: dict[str, dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for step_name, params in effective.items():
+        for name, entry in params.items():
+            source = entry["from"]
+            if "shadows" in entry:
+                source += f" (run value {json.dumps(entry['shadows'])} not used)"
+            rows.append([step_name, name, json.dumps(entry["value"]), source])
+    return rows
+
+
+@runs.command("logs")
+@click.argument("run_id")
+@click.option("--step", help="Only this step's output.")
+def runs_logs(run_id: str, step: str | None) -> None:
+    """What the steps of a run printed."""
+    try:
+        store = _store()
+        lines = store.get_logs(run_id, step)
+        if step is not None and not lines:
+            steps = [s.step for s in store.get_run(run_id).steps]
+            if step not in steps:
+                _fail(f"run '{run_id}' has no step '{step}'; its steps: {', '.join(steps)}")
+            click.echo(f"step '{step}' printed nothing", err=True)
+    except FlowyMLError as exc:
+        _fail(str(exc))
+    for step_name, _ts, text in lines:
+        for line in text.splitlines():
+            click.echo(f"[{step_name}] {line}")
+
+
+@cli.group()
+def cache() -> None:
+    """Inspect and clear the step cache."""
+
+
+@cache.command("clear")
+@click.option("--step", "steps", multiple=True, help="Only this step's entries (repeatable).")
+def cache_clear(steps: tuple[str, ...]) -> None:
+    """Forget cache entries, so the next run executes those steps again.
+
+    The artifacts stay (runs may still name them); `flowyml gc` removes the ones nothing
+    references.
+    """
+    removed = _project().cache_store.clear(steps)
+    which = f" of step(s) {', '.join(steps)}" if steps else ""
+    click.echo(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'}{which}")
+
+
+@cli.command()
+def backends() -> None:
+    """Installed backends with their distribution, version and settings."""
+    from flowyml.plugins.manager import get_plugin_manager
+    from flowyml.cli.progress import render_table
+
+    manager = get_plugin_manager()
+    infos = manager.backends()
+    rows = [
+        [
+            i.name,
+            i.kind,
+            i.distribution,
+            i.version,
+            ", ".join(f"{k}: {v}" for k, v in i.config_fields.items()),
+        ]
+        for i in sorted(infos.values(), key=lambda i: i.name)
+    ]
+    click.echo(render_table(["backend", "kind", "distribution", "version", "settings"], rows))
+    for error in manager.errors:
+        click.echo(f"warning: {error}", err=True)
+
+
+@cli.command("step-runner")
+@click.option("--run-id", required=True)
+@click.option("--group", required=True, help="The group whose task to run.")
+@click.option("--artifact-store", "artifact_store", required=True, help="Artifact store URI.")
+@click.option(
+    "--pipeline", "pipeline_ref", help="MODULE:ATTR of the pipeline (overrides the task)."
+)
+@click.option("--steps", help="Comma-separated steps (checked against the task).")
+def step_runner(
+    run_id: str, group: str, artifact_store: str, pipeline_ref: str | None, steps: str | None
+) -> None:
+    """Run one step group's task from the artifact store (used by backends)."""
+    from flowyml.plugins.manager import get_plugin_manager
+    from flowyml.execution.step_runner import run_task
+
+    try:
+        store = get_plugin_manager().artifact_store_for(artifact_store)
+        code = run_task(
+            store,
+            run_id,
+            group,
+            pipeline_ref=pipeline_ref,
+            steps=steps.split(",") if steps else None,
+        )
+    except FlowyMLError as exc:
+        _fail(str(exc))
+    sys.exit(code)
+
+
+@cli.command()
+@click.option(
+    "--keep-last",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Keep the N most recent finished runs of each pipeline; delete the others.",
+)
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=0),
+    metavar="DAYS",
+    help="Delete the finished runs that ended more than DAYS ago.",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would be deleted; delete nothing.")
+def gc(keep_last: int | None, older_than: float | None, dry_run: bool) -> None:
+    """Delete old runs, then the artifacts that no run and no cache entry references.
+
+    Without --keep-last or --older-than no run is deleted. With both, a run is kept when
+    either option keeps it. Runs in progress, and what they may be writing, are kept.
+    """
+    from flowyml.project.garbage import collect_garbage
+
+    try:
+        report = collect_garbage(_project(), keep_last, older_than, dry_run=dry_run)
+    except FlowyMLError as exc:
+        _fail(str(exc))
+    for line in report.lines():
+        click.echo(line)

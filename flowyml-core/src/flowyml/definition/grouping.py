@@ -1,0 +1,95 @@
+"""Execution groups: consecutive steps that run together in one environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flowyml.definition.dag import DAG
+from flowyml.errors import PipelineDefinitionError
+from flowyml.records.resources import ResourceConfig
+from flowyml.definition.steps import Step
+
+__all__ = ["StepGroup", "group_steps"]
+
+
+@dataclass
+class StepGroup:
+    """Steps dispatched together, in order, to one environment.
+
+    Attributes:
+        name: the execution group name, or the step name for a step of its own.
+        steps: the member steps in topological order.
+        resources: the element-wise maximum of the members' resources.
+        upstream: names of the groups this group depends on.
+    """
+
+    name: str
+    steps: list[Step]
+    resources: ResourceConfig = field(default_factory=ResourceConfig)
+    upstream: list[str] = field(default_factory=list)
+
+    @property
+    def step_names(self) -> list[str]:
+        """Names of the member steps, in execution order."""
+        return [s.name for s in self.steps]
+
+    @property
+    def inputs(self) -> list[str]:
+        """Artifacts the group consumes from outside itself."""
+        produced = {out for s in self.steps for out in s.outputs}
+        needed: list[str] = []
+        for s in self.steps:
+            for artifact in s.inputs:
+                if artifact not in produced and artifact not in needed:
+                    needed.append(artifact)
+        return needed
+
+    @property
+    def outputs(self) -> list[str]:
+        """Artifacts the group produces."""
+        return [out for s in self.steps for out in s.outputs]
+
+
+def group_steps(dag: DAG) -> list[StepGroup]:
+    """Split a DAG into groups, in topological order; linear in the number of steps.
+
+    Steps that share an ``execution_group`` and are consecutive in the DAG's topological
+    order form one group. A group's resources are the maximum of its members'.
+
+    Raises:
+        PipelineDefinitionError: members of one group ask for conflicting machine types.
+    """
+    groups: list[StepGroup] = []
+    group_of: dict[str, str] = {}
+    used_names: dict[str, int] = {}
+    current: StepGroup | None = None
+    current_key: str | None = None
+    for name in dag.order:
+        step = dag.steps[name]
+        key = step.execution_group
+        if current is not None and key is not None and current_key == key:
+            current.steps.append(step)
+            try:
+                current.resources = current.resources.merge_max(step.resources)
+            except ValueError as exc:
+                raise PipelineDefinitionError(
+                    f"execution group '{key}': step '{name}' asks for {exc}"
+                ) from None
+        else:
+            base = key or name
+            count = used_names.get(base, 0)
+            used_names[base] = count + 1
+            group_name = base if count == 0 else f"{base}#{count + 1}"
+            current = StepGroup(name=group_name, steps=[step], resources=step.resources)
+            current_key = key
+            groups.append(current)
+        group_of[name] = current.name
+    for group in groups:
+        ups: dict[str, None] = {}
+        for member in group.steps:
+            for up in dag.upstream[member.name]:
+                up_group = group_of[up]
+                if up_group != group.name:
+                    ups[up_group] = None
+        group.upstream = list(ups)
+    return groups

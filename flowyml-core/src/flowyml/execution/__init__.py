@@ -1,0 +1,1 @@
+"""Running a pipeline: launch, the DAG scheduler, step execution and launching, remote runs, signals."""

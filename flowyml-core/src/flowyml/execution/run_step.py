@@ -1,0 +1,328 @@
+"""Running one step in this process: the step-launching core every executor shares.
+
+Conditions, cache look-up, retries with backoff, per-step timeout, output capture,
+splitting of multiple outputs, materialization and cache recording all live here, once.
+Executors add where the step runs (this process, a subprocess, a container); the step
+runner in a remote environment calls this same code.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback as tb
+from collections.abc import Mapping
+from contextvars import copy_context
+from datetime import UTC, datetime
+from typing import Any
+
+from flowyml.storage.artifact_store import ArtifactStore
+from flowyml.storage.artifact import Artifact
+from flowyml.storage.cache import CacheStore, cache_key
+from flowyml.errors import ArtifactError, MaterializationError, StepExecutionError, StepTimeoutError
+from flowyml.definition.fingerprint import stable_hash
+from flowyml.execution.interrupts import user_interrupted
+from flowyml.execution.log_capture import StepLog, capture_step_output
+from flowyml.records.results import ExecutionResult
+from flowyml.definition.steps import Step
+
+__all__ = [
+    "execute_step_in_process",
+    "lookup_cache",
+    "split_outputs",
+    "step_key",
+    "value_fingerprint",
+]
+
+
+_VARARGS = "\x00varargs:"  # prefix of inputs passed positionally to *args
+
+
+def value_fingerprint(value: Any) -> str:
+    """Fingerprint of a value passed from outside the pipeline (hashes its content)."""
+    if isinstance(value, Artifact):
+        return value.fingerprint
+    try:
+        encoded = json.dumps(value, sort_keys=True, separators=(",", ":"))
+        return "json:" + stable_hash(encoded)
+    except (TypeError, ValueError):
+        import pickle
+
+        try:
+            return "pickle:" + stable_hash(pickle.dumps(value, protocol=4))
+        except Exception:  # unpicklable: never equal to anything, so never a false hit
+            return f"volatile:{id(value)}"
+
+
+def step_key(step: Step, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> str:
+    """The cache key of ``step`` run on ``inputs`` with ``params`` (its own parameters).
+
+    Also what a resumed run compares to decide whether a completed step can be reused.
+    """
+    fingerprints = [value_fingerprint(inputs[name]) for name in step.inputs]
+    return cache_key(step.fingerprint, step.cache_version, dict(params), fingerprints)
+
+
+def lookup_cache(
+    step: Step,
+    inputs: Mapping[str, Any],
+    params: Mapping[str, Any],
+    cache_store: CacheStore | None,
+    artifact_store: ArtifactStore | None,
+) -> tuple[str | None, dict[str, str] | None]:
+    """The step's cache key (``None`` when it is not cacheable here) and, on a hit whose
+    artifacts all still exist, output name -> URI."""
+    if not step.cache or cache_store is None or artifact_store is None:
+        return None, None
+    key = step_key(step, inputs, params)
+    hit = cache_store.lookup(key, step.name)
+    if hit is None or not all(artifact_store.exists(ref["uri"]) for ref in hit.values()):
+        return key, None
+    return key, {name: ref["uri"] for name, ref in hit.items()}
+
+
+def _resolve(value: Any) -> Any:
+    return value.value if isinstance(value, Artifact) else value
+
+
+def split_outputs(step: Step, value: Any) -> dict[str, Any]:
+    """Map a step's return value to its declared outputs.
+
+    Raises:
+        StepExecutionError: the value does not fit the declared outputs.
+    """
+    names = step.outputs
+    if not names:
+        return {}
+    if len(names) == 1:
+        return {names[0]: value}
+    if isinstance(value, dict) and set(value) == set(names):
+        return {name: value[name] for name in names}
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        missing = [name for name in names if name not in value]
+        extra = [key for key in value if key not in names]
+        raise StepExecutionError(
+            f"step '{step.name}' declares outputs {names} but returned a dict"
+            + (f" without {missing}" if missing else "")
+            + (" and" if missing and extra else "")
+            + (f" with unexpected keys {extra}" if extra else "")
+            + "; return a dict keyed by exactly those names, or a tuple in that order"
+        )
+    if isinstance(value, tuple | list) and len(value) == len(names):
+        return dict(zip(names, value, strict=True))
+    raise StepExecutionError(
+        f"step '{step.name}' declares {len(names)} outputs {names} but returned "
+        f"{type(value).__name__}"
+        + (f" of length {len(value)}" if isinstance(value, tuple | list) else "")
+        + "; return a tuple in that order or a dict keyed by output name"
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _call(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
+    with capture_step_output(log):
+        if step.varargs_inputs:
+            args = [kwargs[_VARARGS + name] for name in step.varargs_inputs]
+            named = {k: v for k, v in kwargs.items() if not k.startswith(_VARARGS)}
+            return step.func(*args, **named)
+        return step.func(**kwargs)
+
+
+def _call_with_timeout(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
+    """Run the step in a helper thread and give up on it after ``step.timeout``.
+
+    An in-process thread cannot be killed: a step that overruns is abandoned (it is
+    reported failed and its result is ignored). The ``subprocess`` backend kills.
+    """
+    outcome: dict[str, Any] = {}
+    context = copy_context()
+
+    def target() -> None:
+        try:
+            outcome["value"] = context.run(_call, step, kwargs, log)
+        except BaseException as exc:  # handed back to the calling thread below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"flowyml-step-{step.name}", daemon=True)
+    thread.start()
+    thread.join(step.timeout)
+    if thread.is_alive():
+        raise StepTimeoutError(
+            f"step '{step.name}' exceeded its timeout of {step.timeout} s and was abandoned"
+        )
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def _retries_timeouts(step: Step) -> bool:
+    """Whether the step's ``retry_on`` names timeouts (the default ``Exception`` does not:
+    an abandoned in-process attempt may still be running)."""
+    return any(
+        issubclass(StepTimeoutError, kind) and kind not in (Exception, BaseException)
+        for kind in step.retry.retry_on
+    )
+
+
+def _exit_error(step: Step, exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return (
+            f"step '{step.name}' called sys.exit({exc.code!r}); a step ends by returning or "
+            "raising, so the run counts it as failed"
+        )
+    return f"step '{step.name}' raised KeyboardInterrupt itself (not a Ctrl-C of the run)"
+
+
+def execute_step_in_process(
+    step: Step,
+    inputs: Mapping[str, Any],
+    context_params: Mapping[str, Any],
+    cache_store: CacheStore | None = None,
+    artifact_store: ArtifactStore | None = None,
+    run_id: str | None = None,
+    project_name: str = "default",
+    all_outputs: Mapping[str, Any] | None = None,
+    *,
+    echo_logs: bool = False,
+) -> ExecutionResult:
+    """Execute one step here, with every policy of the step applied.
+
+    Inputs may be plain values or :class:`~flowyml.storage.artifact.Artifact` objects (whose
+    fingerprints make cache look-ups free of hashing). Failures never raise: they come
+    back as a failed :class:`ExecutionResult` with the error and traceback.
+    """
+    started_at = _now()
+    start = time.perf_counter()
+    params = {k: context_params[k] for k in step.context_params if k in context_params}
+
+    def finish(**fields: Any) -> ExecutionResult:
+        # model_construct: every field is built here with the right type, and validation
+        # would cost more than the rest of a trivial step's bookkeeping.
+        return ExecutionResult.model_construct(
+            step_name=step.name,
+            duration_seconds=time.perf_counter() - start,
+            started_at=started_at,
+            finished_at=_now(),
+            **fields,
+        )
+
+    if step.condition is not None:
+        scope = {**context_params, **(all_outputs or {}), **inputs}
+        try:
+            args = {name: _resolve(scope[name]) for name in step.condition_params}
+            allowed = bool(step.condition(**args))
+        except Exception as exc:
+            return finish(
+                success=False,
+                error=f"condition of step '{step.name}' raised {type(exc).__name__}: {exc}",
+                traceback=tb.format_exc(),
+            )
+        if not allowed:
+            return finish(success=True, skipped=True)
+
+    if any(name not in inputs for name in step.inputs):
+        # Validation guarantees a producer for every input: one that is absent was
+        # skipped upstream, so this step is skipped too.
+        return finish(success=True, skipped=True)
+
+    missing = [p for p in step.required_context if p not in context_params]
+    if missing:
+        return finish(
+            success=False,
+            error=f"step '{step.name}' needs parameter(s) {missing}, which no input and no "
+            "context value provides",
+        )
+
+    key, hit = lookup_cache(step, inputs, params, cache_store, artifact_store)
+    if hit is not None:
+        first = hit.get(step.outputs[0]) if step.outputs else None
+        return finish(success=True, cached=True, outputs=hit, artifact_uri=first, cache_key=key)
+
+    kwargs: dict[str, Any] = {}
+    slots = [*step.input_params.items(), *((a, _VARARGS + a) for a in step.varargs_inputs)]
+    for artifact, param in slots:
+        try:
+            kwargs[param] = _resolve(inputs[artifact])
+        except Exception as exc:  # whatever a materializer raised: a failed step, not a crash
+            return finish(
+                success=False,
+                error=f"step '{step.name}': cannot load its input '{artifact}': {exc}",
+                traceback=tb.format_exc(),
+                # A stored artifact that is gone or unreadable: the orchestrator may
+                # recompute it (when it came from the cache) and run this step again.
+                lost_inputs=[artifact] if isinstance(exc, ArtifactError) else [],
+            )
+    kwargs.update(params)
+    log = StepLog(echo=echo_logs)
+    attempt = 0
+    call = _call_with_timeout if step.timeout else _call
+    while True:
+        try:
+            value = call(step, kwargs, log)
+            named = split_outputs(step, value)
+            break
+        except StepTimeoutError as exc:
+            if _retries_timeouts(step) and step.retry.should_retry(exc, attempt):
+                attempt += 1
+                time.sleep(step.retry.delay(attempt))
+                continue
+            return finish(
+                success=False, error=str(exc), retries=attempt, logs=log.getvalue(), traceback=None
+            )
+        except (SystemExit, KeyboardInterrupt) as exc:
+            if isinstance(exc, KeyboardInterrupt) and user_interrupted():
+                raise  # the user's Ctrl-C (or SIGTERM): it stops the run, not just this step
+            # Raised by the step's own code: the step fails; the caller keeps running.
+            return finish(
+                success=False,
+                error=_exit_error(step, exc),
+                traceback=tb.format_exc(),
+                retries=attempt,
+                logs=log.getvalue(),
+            )
+        except Exception as exc:
+            if step.retry.should_retry(exc, attempt):
+                attempt += 1
+                time.sleep(step.retry.delay(attempt))
+                continue
+            return finish(
+                success=False,
+                error=f"{type(exc).__name__}: {exc}",
+                traceback=tb.format_exc(),
+                retries=attempt,
+                logs=log.getvalue(),
+            )
+
+    outputs: dict[str, str] = {}
+    refs: dict[str, dict[str, Any]] = {}
+    if artifact_store is not None:
+        try:
+            for name, item in named.items():
+                ref = artifact_store.save(item, what=f"output '{name}' of step '{step.name}'")
+                outputs[name] = ref.uri
+                refs[name] = ref.to_dict()
+        except (MaterializationError, ArtifactError, OSError) as exc:
+            return finish(
+                success=False,
+                error=f"{type(exc).__name__}: {exc}",
+                traceback=tb.format_exc(),
+                retries=attempt,
+                logs=log.getvalue(),
+                cache_key=None,
+            )
+        if key is not None:
+            cache_store.record(key, step.name, refs)  # type: ignore[union-attr]
+    first_uri = outputs.get(step.outputs[0]) if step.outputs else None
+    return finish(
+        success=True,
+        output=value,
+        outputs=outputs,
+        artifact_uri=first_uri,
+        retries=attempt,
+        logs=log.getvalue(),
+        cache_key=key,
+    )

@@ -1,0 +1,417 @@
+"""Orchestrators: schedule a pipeline's DAG over an executor, or hand it to a remote system."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from flowyml.storage.artifact_store import ArtifactStore
+from flowyml.storage.artifact import Artifact
+from flowyml.storage.cache import CacheStore
+from flowyml.definition.context import Context
+from flowyml.definition.dag import DAG
+from flowyml.errors import RunInterrupted
+from flowyml.execution.executor import Executor, result_artifacts
+from flowyml.definition.grouping import StepGroup, group_steps
+from flowyml.execution.log_capture import routing_installed
+from flowyml.definition.parameters import effective_parameters
+from flowyml.storage.pipeline_run import PipelineRun
+from flowyml.records.results import ExecutionResult
+from flowyml.execution.resume import Completed, key_of, restore_completed, reusable_results
+from flowyml.records.listener import RunListener
+from flowyml.storage.run_store import RunStore
+from flowyml.records.status import ExecutionStatus
+from flowyml.execution.run_step import value_fingerprint
+from flowyml.execution.step_threads import StepThreads
+
+if TYPE_CHECKING:
+    from flowyml.definition.pipeline import Pipeline
+
+__all__ = ["Orchestrator"]
+
+
+class Orchestrator:
+    """Runs a pipeline's step groups over an executor, in dependency order.
+
+    Ready groups run concurrently up to the executor's ``max_workers``; outputs flow
+    forward (by reference for in-process executors); a failure stops the run
+    (``fail_fast``) or only the steps downstream of it; everything is recorded in the run
+    store; a failed run can be resumed, reusing the outputs of its completed steps.
+    """
+
+    def __init__(
+        self,
+        executor: Executor,
+        run_store: RunStore,
+        cache_store: CacheStore | None,
+        artifact_store: ArtifactStore | None,
+        *,
+        fail_fast: bool = True,
+        project_name: str = "default",
+        listener: RunListener | None = None,
+    ) -> None:
+        self.executor = executor
+        self.run_store = run_store
+        self.cache_store = cache_store
+        self.artifact_store = artifact_store
+        self.fail_fast = fail_fast
+        self.project_name = project_name
+        self.listener = listener or RunListener()
+
+    def run(
+        self,
+        pipeline: Pipeline,
+        run_id: str,
+        context: Context,
+        inputs: dict[str, Any] | None = None,
+        resume_from: str | None = None,
+    ) -> PipelineRun:
+        """Run the pipeline to completion and return what happened."""
+        started = time.perf_counter()
+        dag = pipeline.build_dag(external_inputs=inputs or {})
+        self.executor.check_pipeline(pipeline.steps, context)
+        groups = group_steps(dag)
+        artifacts: dict[str, Artifact] = {
+            name: Artifact(name, value_fingerprint(value), value)
+            for name, value in (inputs or {}).items()
+        }
+        restored = (
+            restore_completed(self.run_store, self.artifact_store, pipeline.name, resume_from)
+            if resume_from
+            else {}
+        )
+        self.run_store.create_run(
+            run_id,
+            pipeline.name,
+            self.executor.name,
+            {**context.to_dict(), "steps": effective_parameters(context, pipeline.steps)},
+            self.project_name,
+            resumed_from=resume_from,
+            pipeline_ref=pipeline.reference(),
+        )
+        self.listener.run_started(run_id, pipeline.name, self.executor.name, list(dag.order))
+        if self.cache_store is not None:
+            self.cache_store.preload(dag.order)
+        state = _RunState(groups, artifacts, dag)
+        status = ExecutionStatus.FAILED
+        error: str | None = None
+        interrupted: KeyboardInterrupt | None = None
+        try:
+            with routing_installed():
+                self._schedule(state, run_id, context, restored)
+            status = ExecutionStatus.FAILED if state.failed else ExecutionStatus.SUCCESS
+            if state.failed:
+                first = state.failed[0]
+                error = f"step '{first}' failed: {state.results[first].error}"
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+            status = ExecutionStatus.CANCELLED
+            error = self._cancel_running(state, run_id, exc)
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            if self.artifact_store is not None:
+                self.artifact_store.flush()  # before the records that point at artifacts
+            if status is not ExecutionStatus.SUCCESS:
+                self._record_resume_keys(state, run_id, context, pipeline)
+            self.run_store.finish_run(run_id, status, error)
+            self.listener.run_finished(run_id, status.value)
+        not_run = [name for name in dag.order if name not in state.results]
+        run = PipelineRun(
+            run_id=run_id,
+            pipeline_name=pipeline.name,
+            backend=self.executor.name,
+            status=status,
+            step_results={name: state.results[name] for name in dag.order if name in state.results},
+            artifacts=state.artifacts,
+            not_run=not_run,
+            producers=dag.producers,
+            params=context.to_dict(),
+            duration_seconds=time.perf_counter() - started,
+            error=error,
+        )
+        if interrupted is not None:
+            if isinstance(interrupted, RunInterrupted):
+                interrupted.run = run
+                raise interrupted
+            raise RunInterrupted(signal.SIGINT, run) from interrupted
+        return run
+
+    def _record_resume_keys(
+        self, state: _RunState, run_id: str, context: Context, pipeline: Pipeline
+    ) -> None:
+        """Give the completed steps that ran without a cache key (uncacheable, or no cache)
+        the key a resume of this unsuccessful run compares (see :mod:`flowyml.execution.resume`).
+
+        Done once at the end, not per step: only a run that did not succeed is resumed.
+        """
+        keys: dict[str, str] = {}
+        for member in pipeline.steps:
+            result = state.results.get(member.name)
+            if result is None or not result.success or result.skipped or result.cache_key:
+                continue
+            key = key_of(member, state.artifacts, context)
+            if key is not None:
+                keys[member.name] = key
+        if keys:
+            self.run_store.record_step_keys(run_id, keys)
+
+    def _cancel_running(self, state: _RunState, run_id: str, exc: KeyboardInterrupt) -> str:
+        """Record every step still running as cancelled; returns the run's error line."""
+        why = str(exc) if isinstance(exc, RunInterrupted) else "interrupted by SIGINT"
+        note = ""
+        if self.executor.passes_by_reference and state.running:
+            note = (
+                "; steps running in this process cannot be killed, so they were abandoned "
+                "and the process does not wait for them"
+            )
+        now = time.time()
+        for name, since in list(state.running.items()):
+            result = ExecutionResult(
+                step_name=name,
+                success=False,
+                cancelled=True,
+                error=f"cancelled: the run was {why}{note}",
+                duration_seconds=now - since,
+                started_at=datetime.fromtimestamp(since, UTC),
+                finished_at=datetime.fromtimestamp(now, UTC),
+            )
+            state.results[name] = result
+            self.run_store.step_finished(run_id, result)
+            self.listener.step_finished(result)
+        state.running.clear()
+        return f"run {why}{note}"
+
+    # -- scheduling ------------------------------------------------------------------
+    def _schedule(
+        self,
+        state: _RunState,
+        run_id: str,
+        context: Context,
+        restored: dict[str, Completed],
+    ) -> None:
+        max_workers = max(1, self.executor.max_workers)
+        pool: StepThreads | None = None
+        in_flight: dict[Future[list[ExecutionResult]], StepGroup] = {}
+        ready = deque(g for g in state.groups if not g.upstream)
+        try:
+            while ready or in_flight:
+                while ready and len(in_flight) < max_workers and not state.stopped:
+                    group = ready.popleft()
+                    reused = reusable_results(group, restored, state.artifacts, context)
+                    if reused is not None:
+                        self._complete(state, group, reused, run_id, ready, context)
+                        continue
+                    self._announce(group, run_id, state)
+                    if not in_flight and not ready:
+                        # The only runnable group: run it here, sparing a thread hand-off.
+                        results = self._dispatch(group, state, run_id, context)
+                        self._complete(state, group, results, run_id, ready, context)
+                        continue
+                    if pool is None:
+                        pool = StepThreads(max_workers, "flowyml-step")
+                    future = pool.submit(self._dispatch, group, state, run_id, context)
+                    in_flight[future] = group
+                if not in_flight:
+                    if state.stopped:
+                        break
+                    continue
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    group = in_flight.pop(future)
+                    self._complete(state, group, future.result(), run_id, ready, context)
+        except BaseException:
+            # Ctrl-C or a crash of the scheduler: steps running elsewhere must not outlive
+            # the run; steps running on this process's threads are abandoned.
+            self.executor.cancel()
+            raise
+        finally:
+            if pool is not None:
+                pool.shutdown()
+
+    def _announce(self, group: StepGroup, run_id: str, state: _RunState) -> None:
+        now = time.time()
+        state.running.update((s.name, now) for s in group.steps)
+        for member in group.steps:
+            self.run_store.step_started(run_id, member.name, now)
+            self.listener.step_started(member.name)
+
+    def _dispatch(
+        self, group: StepGroup, state: _RunState, run_id: str, context: Context
+    ) -> list[ExecutionResult]:
+        artifacts = state.artifacts
+        if len(group.steps) == 1:
+            member = group.steps[0]
+            # What the condition reads travels with the inputs (to another process too).
+            read = state.condition_inputs[member.name]
+            wanted = dict.fromkeys([*member.inputs, *read]) if read else member.inputs
+            inputs = {name: artifacts[name] for name in wanted if name in artifacts}
+            if len(inputs) < len(wanted):
+                return [_skipped(member.name)]
+            return [
+                self.executor.execute_step(
+                    member,
+                    inputs,
+                    context.for_step(member.name),
+                    cache_store=self.cache_store,
+                    artifact_store=self.artifact_store,
+                    run_id=run_id,
+                    project_name=self.project_name,
+                    all_outputs=dict(artifacts) if member.condition is not None else None,
+                )
+            ]
+        group_inputs = {name: artifacts[name] for name in group.inputs if name in artifacts}
+        for name in list(artifacts):
+            group_inputs.setdefault(name, artifacts[name])
+        return self.executor.execute_step_group(
+            group,
+            group_inputs,
+            context=context,
+            cache_store=self.cache_store,
+            artifact_store=self.artifact_store,
+            run_id=run_id,
+            project_name=self.project_name,
+        )
+
+    def _complete(
+        self,
+        state: _RunState,
+        group: StepGroup,
+        results: list[ExecutionResult],
+        run_id: str,
+        ready: deque[StepGroup],
+        context: Context,
+    ) -> None:
+        """Record a finished group and release its children.
+
+        Groups blocked by a failure upstream are completed here too, with no results;
+        a work list rather than recursion, so a long chain below a failure cannot exhaust
+        the stack.
+        """
+        pending: list[tuple[StepGroup, list[ExecutionResult]]] = [(group, results)]
+        while pending:
+            done, done_results = pending.pop()
+            if self._recompute_lost_inputs(state, done_results, run_id, context):
+                ready.append(done)  # what it could not load was recomputed: run it again
+                continue
+            self._record(state, done, done_results, run_id, context)
+            for child in state.children[done.name]:
+                state.waiting[child] -= 1
+                if done.name in state.blocked:
+                    state.blocked.add(child)
+                if state.waiting[child] == 0 and child not in state.blocked:
+                    ready.append(state.by_name[child])
+                elif state.waiting[child] == 0:
+                    # Blocked by a failure upstream: never runs; its children are blocked too.
+                    pending.append((state.by_name[child], []))
+
+    def _recompute_lost_inputs(
+        self,
+        state: _RunState,
+        results: list[ExecutionResult],
+        run_id: str,
+        context: Context,
+    ) -> bool:
+        """Recompute reused artifacts that a step could not load; True when it may rerun.
+
+        An artifact that came from the cache (or a resumed run) but is gone or unreadable
+        now (deleted, corrupted, pickled under a module that no longer exists) is not a
+        reason to fail the run: its producer's cache entry is dropped and the producer
+        runs again, once per artifact and run. A freshly computed artifact that cannot
+        be loaded is a real failure and is reported as such.
+        """
+        lost = [name for r in results if not r.success for name in r.lost_inputs]
+        if not lost or any(name in state.recomputed for name in lost):
+            return False
+        producers: dict[str, StepGroup] = {}
+        for name in lost:
+            prior = state.results.get(state.producers.get(name, ""))
+            if prior is None or not prior.cached:
+                return False
+            group = state.group_of[prior.step_name]
+            producers[group.name] = group
+        state.recomputed.update(lost)
+        for group in producers.values():
+            for member in group.steps:
+                prior = state.results.get(member.name)
+                if prior is not None and prior.cached and prior.cache_key and self.cache_store:
+                    self.cache_store.forget(prior.cache_key)
+            self._announce(group, run_id, state)
+            self._record(
+                state, group, self._dispatch(group, state, run_id, context), run_id, context
+            )
+            if group.name in state.blocked:
+                return False
+        return True
+
+    def _record(
+        self,
+        state: _RunState,
+        group: StepGroup,
+        results: list[ExecutionResult],
+        run_id: str,
+        context: Context,
+    ) -> None:
+        failed = False
+        by_name = {s.name: s for s in group.steps}
+        for result in results:
+            member = by_name[result.step_name]
+            state.running.pop(result.step_name, None)
+            state.results[result.step_name] = result
+            refs = {
+                name: {"uri": uri, "digest": "", "size": 0} for name, uri in result.outputs.items()
+            }
+            self.run_store.step_finished(run_id, result, refs, result.cache_key)
+            self.listener.step_finished(result)
+            if not result.success:
+                failed = True
+                state.failed.append(result.step_name)
+                continue
+            try:
+                state.artifacts.update(result_artifacts(member, result))
+            except Exception as exc:  # outputs of an executor that broke its contract
+                state.failed.append(result.step_name)
+                failed = True
+                state.results[result.step_name] = result.model_copy(
+                    update={"success": False, "error": f"{type(exc).__name__}: {exc}"}
+                )
+        for member in group.steps:
+            state.running.pop(member.name, None)
+        if len(results) < len(group.steps):
+            failed = True
+        if failed:
+            state.blocked.add(group.name)
+            if self.fail_fast:
+                state.stopped = True
+
+
+def _skipped(step_name: str) -> ExecutionResult:
+    return ExecutionResult(step_name=step_name, success=True, skipped=True)
+
+
+class _RunState:
+    """Mutable bookkeeping of one run, owned by the orchestrating thread."""
+
+    def __init__(self, groups: list[StepGroup], artifacts: dict[str, Artifact], dag: DAG) -> None:
+        self.groups = groups
+        self.by_name = {g.name: g for g in groups}
+        self.group_of = {s.name: g for g in groups for s in g.steps}
+        self.producers = dag.producers  # artifact name -> the step producing it
+        self.condition_inputs = dag.condition_inputs  # step -> artifacts its condition reads
+        self.recomputed: set[str] = set()  # lost artifacts recomputed once already
+        self.children: dict[str, list[str]] = {g.name: [] for g in groups}
+        for group in groups:
+            for up in group.upstream:
+                self.children[up].append(group.name)
+        self.waiting = {g.name: len(g.upstream) for g in groups}
+        self.artifacts = artifacts
+        self.results: dict[str, ExecutionResult] = {}
+        self.failed: list[str] = []
+        self.blocked: set[str] = set()
+        self.running: dict[str, float] = {}  # step dispatched, not finished -> when (epoch)
+        self.stopped = False

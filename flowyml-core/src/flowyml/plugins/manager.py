@@ -1,0 +1,368 @@
+"""Plugin discovery: the ``flowyml`` entry-point group, loaded once and lazily.
+
+Every backend — ours included — arrives through the same path: a distribution declares an
+entry point in the ``flowyml`` group naming a module that implements the hooks of
+:mod:`flowyml.plugins.hookspecs`. A plugin that fails to import, a backend class that breaks its
+contract, or two plugins claiming one backend name produce a :class:`PluginError` naming
+the distribution and entry point; every other backend keeps working.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import pluggy
+
+from flowyml.plugins import hookspecs
+from flowyml.errors import PluginError
+
+if TYPE_CHECKING:
+    from flowyml.storage.artifact_store import ArtifactStore
+    from flowyml.storage.materializers import Materializer
+
+__all__ = ["BackendInfo", "HookImplementation", "PluginManager", "get_plugin_manager"]
+
+ENTRY_POINT_GROUP = "flowyml"
+
+
+@dataclass
+class BackendInfo:
+    """A registered backend and where it came from.
+
+    Attributes:
+        name: the backend name users select.
+        cls: the backend class.
+        kind: ``"executor"`` or ``"orchestrator"`` (a ``RemoteOrchestrator``).
+        plugin: the entry-point name (or registration name) of the plugin.
+        distribution: the distribution that provides it.
+        version: that distribution's version.
+    """
+
+    name: str
+    cls: type[Any]
+    kind: str
+    plugin: str
+    distribution: str
+    version: str
+
+    @property
+    def config_fields(self) -> dict[str, str]:
+        """Setting name -> type annotation, from the backend's config model."""
+        model = getattr(self.cls, "config_model", None)
+        if model is None:
+            return {}
+        fields = model.model_fields
+        return {key: _type_name(info.annotation) for key, info in fields.items()}
+
+
+def _type_name(annotation: Any) -> str:
+    name = getattr(annotation, "__name__", None)
+    return name if name and not getattr(annotation, "__args__", None) else repr(annotation)
+
+
+@dataclass
+class _PluginSource:
+    name: str
+    distribution: str
+    version: str
+
+
+@dataclass(frozen=True)
+class HookImplementation:
+    """One plugin's implementation of one hook, to be called on its own.
+
+    Attributes:
+        plugin: the entry-point name (or registration name) of the plugin.
+        distribution: the distribution that provides it.
+        function: the implementation.
+        argnames: the hook parameters it takes, in its own order.
+    """
+
+    plugin: str
+    distribution: str
+    function: Callable[..., Any]
+    argnames: tuple[str, ...]
+
+    def call(self, kwargs: Mapping[str, Any]) -> Any:
+        """Call it with the hook's arguments, passing only those it names (as pluggy does)."""
+        return self.function(*[kwargs[name] for name in self.argnames])
+
+    def __str__(self) -> str:
+        return f"plugin '{self.plugin}' from distribution '{self.distribution}'"
+
+
+@dataclass
+class PluginManager:
+    """Loads plugins and answers which backends, stores and materializers exist."""
+
+    _pm: pluggy.PluginManager = field(init=False)
+    errors: list[PluginError] = field(default_factory=list)
+    _sources: dict[str, _PluginSource] = field(default_factory=dict)
+    _backends: dict[str, BackendInfo] | None = None
+    _conflicts: dict[str, PluginError] = field(default_factory=dict)
+    _loaded: bool = False
+    _stores: dict[str, ArtifactStore] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def __post_init__(self) -> None:
+        self._pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        self._pm.add_hookspecs(hookspecs)
+
+    # -- loading -----------------------------------------------------------------------
+    def load_entry_points(self) -> None:
+        """Import every plugin of the ``flowyml`` group once; failures become errors."""
+        with self._lock:
+            if self._loaded:
+                return
+            self._loaded = True
+            for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+                dist = ep.dist.name if ep.dist else "unknown"
+                version = ep.dist.version if ep.dist else "unknown"
+                try:
+                    module = ep.load()
+                except Exception as exc:  # any import-time failure isolates that plugin
+                    self.errors.append(
+                        PluginError(
+                            f"plugin '{ep.name}' ({ep.value}) from distribution '{dist}' "
+                            f"failed to import: {type(exc).__name__}: {exc}"
+                        )
+                    )
+                    continue
+                self._register(module, ep.name, dist, version)
+
+    def register(
+        self, plugin: Any, name: str, distribution: str = "local", version: str = ""
+    ) -> None:
+        """Register a plugin object directly (tests, notebooks); same checks apply."""
+        with self._lock:
+            self.load_entry_points()
+            self._register(plugin, name, distribution, version)
+
+    def _register(self, plugin: Any, name: str, distribution: str, version: str) -> None:
+        if self._pm.get_plugin(name) is not None:
+            self.errors.append(
+                PluginError(
+                    f"plugin name '{name}' from distribution '{distribution}' is already "
+                    f"registered by '{self._sources[name].distribution}'; it was ignored"
+                )
+            )
+            return
+        try:
+            self._pm.register(plugin, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            self.errors.append(
+                PluginError(f"plugin '{name}' from distribution '{distribution}' is invalid: {exc}")
+            )
+            return
+        self._sources[name] = _PluginSource(name, distribution, version)
+        self._backends = None
+
+    def _call_each(self, hook_name: str) -> list[tuple[_PluginSource, list[Any]]]:
+        """Call one hook plugin by plugin, so a failing plugin is named and skipped."""
+        self.load_entry_points()
+        results: list[tuple[_PluginSource, list[Any]]] = []
+        hook = getattr(self._pm.hook, hook_name)
+        for impl in reversed(hook.get_hookimpls()):
+            source = self._sources[impl.plugin_name]
+            try:
+                value = impl.function()
+            except Exception as exc:  # a broken hook must not take the other plugins down
+                self.errors.append(
+                    PluginError(
+                        f"plugin '{source.name}' from distribution '{source.distribution}' "
+                        f"raised in {hook_name}: {type(exc).__name__}: {exc}"
+                    )
+                )
+                continue
+            results.append((source, list(value or [])))
+        return results
+
+    def implementations(self, hook_name: str) -> list[HookImplementation]:
+        """Every plugin's implementation of ``hook_name``, in the order pluggy calls them
+        (last registered first), for callers that isolate one plugin's failure from the
+        others. Hook wrappers are left out: they wrap a call, which these callers never make.
+        """
+        self.load_entry_points()
+        found: list[HookImplementation] = []
+        for impl in reversed(getattr(self._pm.hook, hook_name).get_hookimpls()):
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            source = self._sources[impl.plugin_name]
+            found.append(
+                HookImplementation(
+                    source.name, source.distribution, impl.function, tuple(impl.argnames)
+                )
+            )
+        return found
+
+    def notify_run_crashed(self, run_id: str, backend: str) -> None:
+        """Call every plugin's ``flowyml_run_crashed``; a raising plugin is reported on
+        stderr (as a warning) and the others are still called."""
+        import warnings
+
+        self.load_entry_points()
+        for impl in reversed(self._pm.hook.flowyml_run_crashed.get_hookimpls()):
+            try:
+                impl.function(run_id=run_id, backend=backend)
+            except Exception as exc:  # clean-up of one backend must not stop the others
+                source = self._sources[impl.plugin_name]
+                warnings.warn(
+                    f"plugin '{source.name}' from distribution '{source.distribution}' could "
+                    f"not clean up crashed run {run_id}: {type(exc).__name__}: {exc}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+
+    # -- backends ----------------------------------------------------------------------
+    def backends(self) -> dict[str, BackendInfo]:
+        """Every valid backend by name (conflicting or broken ones are in ``errors``)."""
+        with self._lock:
+            if self._backends is None:
+                self._backends = self._collect_backends()
+            return self._backends
+
+    def _collect_backends(self) -> dict[str, BackendInfo]:
+        from flowyml.execution.executor import Executor
+        from flowyml.execution.remote import RemoteOrchestrator
+
+        found: dict[str, BackendInfo] = {}
+        claimed: dict[str, list[BackendInfo]] = {}
+        for source, classes in self._call_each("flowyml_register_backends"):
+            for cls in classes:
+                where = f"plugin '{source.name}' from distribution '{source.distribution}'"
+                if not isinstance(cls, type):
+                    self.errors.append(PluginError(f"{where} registered {cls!r}, not a class"))
+                    continue
+                if issubclass(cls, RemoteOrchestrator):
+                    kind = "orchestrator"
+                elif issubclass(cls, Executor):
+                    kind = "executor"
+                else:
+                    self.errors.append(
+                        PluginError(
+                            f"{where}: backend class {cls.__qualname__} subclasses neither "
+                            "flowyml.Executor nor flowyml.RemoteOrchestrator"
+                        )
+                    )
+                    continue
+                abstract = sorted(getattr(cls, "__abstractmethods__", ()))
+                name = getattr(cls, "name", None)
+                if abstract or not isinstance(name, str) or not name:
+                    problem = (
+                        f"does not implement {', '.join(abstract)}"
+                        if abstract
+                        else "has no `name` class attribute"
+                    )
+                    self.errors.append(
+                        PluginError(f"{where}: backend class {cls.__qualname__} {problem}")
+                    )
+                    continue
+                info = BackendInfo(
+                    name, cls, kind, source.name, source.distribution, source.version
+                )
+                claimed.setdefault(name, []).append(info)
+        for name, infos in claimed.items():
+            if len(infos) == 1:
+                found[name] = infos[0]
+                continue
+            who = " and ".join(
+                f"plugin '{i.plugin}' from distribution '{i.distribution}'" for i in infos
+            )
+            error = PluginError(f"backend name '{name}' is claimed by {who}; uninstall one of them")
+            self._conflicts[name] = error
+            self.errors.append(error)
+        return found
+
+    def get_backend(self, name: str) -> BackendInfo:
+        """The backend registered under ``name``.
+
+        Raises:
+            PluginError: no plugin provides it (the message lists what is installed and
+                any plugin that failed to load), or two plugins claim it.
+        """
+        backends = self.backends()
+        info = backends.get(name)
+        if info is not None:
+            return info
+        if name in self._conflicts:
+            raise self._conflicts[name]
+        installed = ", ".join(sorted(backends)) or "none"
+        message = f"unknown backend '{name}'; installed backends: {installed}"
+        if self.errors:
+            message += ". Plugins with problems: " + "; ".join(str(e) for e in self.errors)
+        raise PluginError(message)
+
+    # -- stores and materializers ----------------------------------------------------
+    def artifact_store_classes(self) -> dict[str, type[ArtifactStore]]:
+        """URI scheme -> artifact store class (the core's ``file`` store included)."""
+        from flowyml.storage.artifact_store import LocalArtifactStore
+
+        classes: dict[str, type[ArtifactStore]] = {"file": LocalArtifactStore}
+        for _source, stores in self._call_each("flowyml_register_artifact_stores"):
+            for store in stores:
+                classes.setdefault(store.scheme, store)
+        return classes
+
+    def materializers(self) -> list[Materializer]:
+        """Plugin materializers first, then the built-in ones."""
+        from flowyml.storage.materializers import builtin_materializers
+
+        extra = [
+            m for _source, items in self._call_each("flowyml_register_materializers") for m in items
+        ]
+        return [*extra, *builtin_materializers()]
+
+    def add_artifact_store(self, store: ArtifactStore) -> None:
+        """Serve every URI under ``store.root`` with this configured instance (a backend
+        that built a store with its own endpoint or credentials registers it here, so
+        outputs loaded later by URI reach the same service)."""
+        with self._lock:
+            self._stores[store.root] = store
+
+    def artifact_store_for(self, uri: str) -> ArtifactStore:
+        """The artifact store holding ``uri`` (one instance per store root and process).
+
+        Raises:
+            PluginError: no installed plugin serves the URI's scheme.
+        """
+        scheme = urlparse(uri).scheme or "file"
+        classes = self.artifact_store_classes()
+        cls = classes.get(scheme)
+        if cls is None:
+            raise PluginError(
+                f"no artifact store serves '{scheme}://' URIs ({uri}); installed schemes: "
+                f"{', '.join(sorted(classes))}"
+            )
+        root = cls.root_of(uri if "://" in uri else f"file://{uri}")
+        with self._lock:
+            store = self._stores.get(root)
+            if store is None:
+                store = cls(root, self.materializers())
+                self._stores[root] = store
+            return store
+
+
+_manager: PluginManager | None = None
+_manager_lock = threading.Lock()
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process-wide plugin manager, built on first use."""
+    global _manager
+    if _manager is None:
+        with _manager_lock:
+            if _manager is None:
+                _manager = PluginManager()
+    return _manager
+
+
+def reset_plugin_manager() -> None:
+    """Forget every loaded plugin (tests use it after installing a plugin)."""
+    global _manager
+    with _manager_lock:
+        _manager = None

@@ -1,0 +1,1 @@
+"""A project: its folder, its ``flowyml.yaml``, its stores, its run history and their garbage collection."""

@@ -1,0 +1,1 @@
+"""Records every layer passes around: statuses, resources, results, artifact references, run events."""

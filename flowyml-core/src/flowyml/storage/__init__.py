@@ -1,0 +1,1 @@
+"""Where runs and artifacts live: the SQLite run store, the cache index, artifact stores and materializers."""

@@ -1,0 +1,102 @@
+"""The step cache: cache keys and the index from key to stored outputs.
+
+A cache key is the hash of the step's code fingerprint, its cache version, its
+parameters and the fingerprints of its inputs. An input's fingerprint is
+input-addressed when its producer was cacheable (the producer's key plus the output
+name, as Bazel and Nix do), so deciding a hit never hashes data; values that come from
+outside the pipeline are fingerprinted by content once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from flowyml.storage.database import Database
+from flowyml.definition.fingerprint import stable_hash
+
+__all__ = ["CACHE_FORMAT", "CacheStore", "cache_key", "output_fingerprint"]
+
+# Part of every cache key: bump it when what a key points at changes meaning. 2: pickled
+# artifacts name pipeline files' classes by canonical module, never ``__main__``.
+CACHE_FORMAT = "2"
+
+
+def cache_key(
+    fingerprint: str, version: str, params: dict[str, Any], input_fingerprints: list[str]
+) -> str:
+    """The cache key of one step execution."""
+    encoded = json.dumps(params, sort_keys=True, separators=(",", ":")) if params else ""
+    return stable_hash(CACHE_FORMAT, fingerprint, version, encoded, *input_fingerprints)
+
+
+def output_fingerprint(producer_key: str, output: str) -> str:
+    """The input-addressed fingerprint of a cached step's output."""
+    return stable_hash(producer_key, output)
+
+
+class CacheStore:
+    """Maps cache keys to the artifact references of a step's outputs.
+
+    Entries of the steps of a pipeline are loaded once per run (:meth:`preload`), so a
+    lookup is a dictionary access. Writes go through the database's batches.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._entries: dict[str, dict[str, dict[str, Any]]] = {}
+        self._loaded_steps: set[str] = set()
+        self._lock = threading.Lock()
+
+    def preload(self, steps: Iterable[str]) -> None:
+        """Load the index entries of these steps into memory."""
+        wanted = [s for s in steps if s not in self._loaded_steps]
+        if not wanted:
+            return
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += self.db.query(f"SELECT key, outputs FROM cache WHERE step IN ({marks})", chunk)
+        with self._lock:
+            for key, outputs in rows:
+                self._entries.setdefault(key, json.loads(outputs))
+            self._loaded_steps.update(wanted)
+
+    def lookup(self, key: str, step: str) -> dict[str, dict[str, Any]] | None:
+        """Output name -> artifact reference dict of a hit, or ``None``."""
+        if step not in self._loaded_steps:
+            self.preload([step])
+        return self._entries.get(key)
+
+    def record(self, key: str, step: str, outputs: dict[str, dict[str, Any]]) -> None:
+        """Remember the outputs of a successful execution."""
+        with self._lock:
+            self._entries[key] = outputs
+        self.db.write(
+            "INSERT OR REPLACE INTO cache (key, step, outputs, created_at) VALUES (?,?,?,?)",
+            (key, step, json.dumps(outputs), time.time()),
+        )
+
+    def clear(self, steps: Iterable[str] = ()) -> int:
+        """Drop every entry (or the entries of ``steps``), committed now; how many."""
+        names = list(steps)
+        statements: list[tuple[str, tuple[Any, ...]]] = (
+            [("DELETE FROM cache WHERE step=?", (name,)) for name in names]
+            if names
+            else [("DELETE FROM cache", ())]
+        )
+        removed = sum(self.db.commit_now(statements))
+        with self._lock:
+            self._entries.clear()
+            self._loaded_steps.clear()
+        return removed
+
+    def forget(self, key: str) -> None:
+        """Drop an entry (its artifacts are gone)."""
+        with self._lock:
+            self._entries.pop(key, None)
+        self.db.write("DELETE FROM cache WHERE key=?", (key,))

@@ -1,0 +1,402 @@
+"""The run store: every run, step run, status, timing, retry, error and log line.
+
+A run's record is committed when it is created, with its owner (see
+:mod:`flowyml.storage.run_owner`); readers mark the runs whose owner died ``crashed``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flowyml.storage.database import Database
+from flowyml.errors import FlowyMLError, RunNotFoundError
+from flowyml.records.results import ExecutionResult
+from flowyml.storage.run_owner import Heartbeat, RunOwner, StepCommits, gone_reason
+from flowyml.records.status import ExecutionStatus
+
+__all__ = ["CrashedRun", "RunRecord", "RunStore", "StepRecord"]
+
+_log = logging.getLogger(__name__)
+
+_RUN_COLUMNS = (
+    "run_id, pipeline, backend, status, started_at, finished_at, params, error, project,"
+    " resumed_from, pipeline_ref"
+)
+
+_UPSERT_STEP = (
+    "INSERT OR REPLACE INTO step_runs (run_id, step, status, started_at, finished_at, duration,"
+    " retries, cached, skipped, error, traceback, outputs, exit_code, cache_key)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+# The columns after started_at of a step that just started.
+_NEW_STEP = (None, None, 0, 0, 0, None, None, "{}", None, None)
+
+
+@dataclass
+class StepRecord:
+    """One step of one run, as stored."""
+
+    step: str
+    status: ExecutionStatus
+    started_at: float | None
+    finished_at: float | None
+    duration: float | None
+    retries: int
+    cached: bool
+    skipped: bool
+    error: str | None
+    traceback: str | None
+    outputs: dict[str, dict[str, Any]]
+    exit_code: int | None
+    cache_key: str | None
+    resume_key: str | None = None  # the key of a step that ran without a cache key
+
+    def summary(self) -> dict[str, Any]:
+        """The facts a backend's ``get_run_details`` reports for the step."""
+        return {
+            "status": self.status.value,
+            "duration_seconds": self.duration,
+            "exit_code": self.exit_code,
+            "retries": self.retries,
+            "cached": self.cached,
+            "error": self.error,
+            "traceback": self.traceback,
+        }
+
+
+@dataclass
+class RunRecord:
+    """One run, as stored."""
+
+    run_id: str
+    pipeline: str
+    backend: str
+    status: ExecutionStatus
+    started_at: float
+    finished_at: float | None
+    params: dict[str, Any]
+    error: str | None
+    project: str
+    resumed_from: str | None
+    pipeline_ref: str | None
+    steps: list[StepRecord] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float | None:
+        """Wall time of the run in seconds, once finished."""
+        return None if self.finished_at is None else self.finished_at - self.started_at
+
+
+@dataclass(frozen=True)
+class CrashedRun:
+    """A run :meth:`RunStore.reconcile_crashed` just marked ``crashed``.
+
+    Attributes:
+        run_id: the run.
+        backend: the backend that ran it, whose resources (containers, cloud jobs) may
+            outlive the process that died.
+        error: why the run was marked crashed.
+    """
+
+    run_id: str
+    backend: str
+    error: str
+
+
+class RunStore:
+    """Reads and writes run records in the project's database.
+
+    Args:
+        db: the database.
+        on_crashed: called with each run this store marks ``crashed`` (see
+            :meth:`reconcile_crashed`), to release what its backend still holds.
+    """
+
+    def __init__(
+        self, db: Database, on_crashed: Callable[[CrashedRun], None] | None = None
+    ) -> None:
+        self.db = db
+        self.on_crashed = on_crashed
+        self._heartbeat = Heartbeat(db)
+        self._step_commits = StepCommits(db)
+
+    def create_run(
+        self,
+        run_id: str,
+        pipeline: str,
+        backend: str,
+        params: dict[str, Any],
+        project: str = "default",
+        resumed_from: str | None = None,
+        pipeline_ref: str | None = None,
+    ) -> None:
+        """Record a new run in the RUNNING state, owned by this process.
+
+        The record is committed before this returns, so it survives the process dying in
+        a step; its heartbeat is kept fresh until :meth:`finish_run`.
+
+        Raises:
+            FlowyMLError: a run with this id already exists.
+        """
+        self.reconcile_crashed()  # first: if it fails, no run is left behind
+        owner = RunOwner.current()
+        now = time.time()
+        try:
+            self.db.commit_now(
+                [
+                    (
+                        f"INSERT INTO runs ({_RUN_COLUMNS}, owner_host, owner_pid, owner_started,"
+                        " owner_machine, heartbeat_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (
+                            run_id,
+                            pipeline,
+                            backend,
+                            ExecutionStatus.RUNNING.value,
+                            now,
+                            None,
+                            json.dumps(params, sort_keys=True, default=str),
+                            None,
+                            project,
+                            resumed_from,
+                            pipeline_ref,
+                            owner.host,
+                            owner.pid,
+                            owner.started,
+                            owner.machine,
+                            now,
+                        ),
+                    )
+                ]
+            )
+        except sqlite3.IntegrityError as exc:
+            raise FlowyMLError(
+                f"run '{run_id}' already exists in {self.db.path}; pass a new run id"
+                " (or none, for a generated one)"
+            ) from exc
+        self._heartbeat.start(run_id)
+
+    def step_started(self, run_id: str, step: str, started_at: float) -> None:
+        """Record that a step started; committed at once, unless many just were.
+
+        See :class:`~flowyml.storage.run_owner.StepCommits`: the row names the step if it takes
+        the process down.
+        """
+        self._step_commits.before_start(run_id, step)
+        self.db.write(_UPSERT_STEP, (run_id, step, "running", started_at, *_NEW_STEP))
+        self._step_commits.after_start()
+
+    def step_finished(
+        self,
+        run_id: str,
+        result: ExecutionResult,
+        refs: dict[str, dict[str, Any]] | None = None,
+        cache_key: str | None = None,
+    ) -> None:
+        """Record a step's final result (refs: output name -> artifact reference dict)."""
+        started = result.started_at.timestamp() if result.started_at else None
+        finished = result.finished_at.timestamp() if result.finished_at else time.time()
+        self.db.write(
+            _UPSERT_STEP,
+            (
+                run_id,
+                result.step_name,
+                result.status.value,
+                started,
+                finished,
+                result.duration_seconds,
+                result.retries,
+                int(result.cached),
+                int(result.skipped),
+                result.error,
+                result.traceback,
+                json.dumps(refs or {}),
+                result.exit_code,
+                cache_key,
+            ),
+        )
+        if result.logs:
+            self.append_log(run_id, result.step_name, result.logs, finished)
+        self._step_commits.after_end(run_id, result.step_name)
+
+    def record_step_keys(self, run_id: str, keys: dict[str, str]) -> None:
+        """Record the keys under which steps without a cache key ran (step -> key), which
+        a later resume compares (see :mod:`flowyml.execution.resume`)."""
+        for step, key in keys.items():
+            self.db.write(
+                "UPDATE step_runs SET resume_key=? WHERE run_id=? AND step=?", (key, run_id, step)
+            )
+
+    def append_log(self, run_id: str, step: str, text: str, ts: float | None = None) -> None:
+        """Append captured output of a step."""
+        self.db.write(
+            "INSERT INTO logs (run_id, step, ts, text) VALUES (?,?,?,?)",
+            (run_id, step, ts or time.time(), text),
+        )
+
+    def finish_run(self, run_id: str, status: ExecutionStatus, error: str | None = None) -> None:
+        """Record the final status of a run and commit everything queued."""
+        self._heartbeat.stop(run_id)
+        self._step_commits.forget(run_id)
+        self.db.write(
+            "UPDATE runs SET status=?, finished_at=?, error=? WHERE run_id=?",
+            (status.value, time.time(), error, run_id),
+        )
+        self.db.flush()
+
+    def get_run(self, run_id: str, with_steps: bool = True) -> RunRecord:
+        """One run with its steps.
+
+        Raises:
+            RunNotFoundError: no run has this id (a unique prefix is accepted).
+        """
+        self.reconcile_crashed()
+        rows = self.db.query(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id=? OR run_id LIKE ?"
+            " ORDER BY run_id=? DESC LIMIT 2",
+            (run_id, run_id.replace("%", "") + "%", run_id),
+        )
+        if not rows or (len(rows) > 1 and rows[0][0] != run_id):
+            reason = "is ambiguous" if rows else "does not exist"
+            raise RunNotFoundError(
+                f"run '{run_id}' {reason} in {self.db.path}; `flowyml runs list` shows the runs"
+            )
+        record = self._run_from_row(rows[0])
+        if with_steps:
+            record.steps = self.get_steps(record.run_id)
+        return record
+
+    @staticmethod
+    def _run_from_row(row: tuple[Any, ...]) -> RunRecord:
+        return RunRecord(
+            run_id=row[0],
+            pipeline=row[1],
+            backend=row[2],
+            status=ExecutionStatus(row[3]),
+            started_at=row[4],
+            finished_at=row[5],
+            params=json.loads(row[6]),
+            error=row[7],
+            project=row[8],
+            resumed_from=row[9],
+            pipeline_ref=row[10],
+        )
+
+    def get_steps(self, run_id: str) -> list[StepRecord]:
+        """The step records of a run, in the order they started."""
+        rows = self.db.query(
+            "SELECT step, status, started_at, finished_at, duration, retries, cached, skipped,"
+            " error, traceback, outputs, exit_code, cache_key, resume_key FROM step_runs"
+            " WHERE run_id=?"
+            " ORDER BY COALESCE(started_at, finished_at), rowid",
+            (run_id,),
+        )
+        return [
+            StepRecord(
+                step=r[0],
+                status=ExecutionStatus(r[1]),
+                started_at=r[2],
+                finished_at=r[3],
+                duration=r[4],
+                retries=r[5],
+                cached=bool(r[6]),
+                skipped=bool(r[7]),
+                error=r[8],
+                traceback=r[9],
+                outputs=json.loads(r[10]),
+                exit_code=r[11],
+                cache_key=r[12],
+                resume_key=r[13],
+            )
+            for r in rows
+        ]
+
+    def list_runs(self, limit: int = 20, pipeline: str | None = None) -> list[RunRecord]:
+        """The most recent runs, newest first."""
+        self.reconcile_crashed()
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+        params: list[Any] = []
+        if pipeline:
+            sql += " WHERE pipeline=?"
+            params.append(pipeline)
+        sql += " ORDER BY started_at DESC LIMIT ?"
+        params.append(limit)
+        return [self._run_from_row(r) for r in self.db.query(sql, params)]
+
+    def reconcile_crashed(self) -> list[CrashedRun]:
+        """Mark ``crashed`` every RUNNING run whose owner is gone, with its unfinished steps.
+
+        The owner is gone when, on this machine, its process no longer exists (or its PID
+        belongs to a process started at another time), or, for a run owned elsewhere, when
+        its heartbeat is older than :data:`flowyml.storage.run_owner.HEARTBEAT_TIMEOUT`. Runs
+        recorded before owners were (no owner, no heartbeat) are left as they are: nothing
+        tells whether their process lives. The run's ``error`` and the ``error`` of its
+        steps still ``running`` or ``pending`` say why; its ``finished_at`` is its last
+        sign of life. :meth:`get_run`, :meth:`list_runs` and :meth:`create_run` call this.
+
+        Returns:
+            The runs this call marked, with their backend, so a backend can release what
+            they left behind (each is also passed to ``on_crashed``); a run another
+            reader marked first is not repeated.
+        """
+        rows = self.db.query(
+            "SELECT run_id, backend, COALESCE(heartbeat_at, started_at), owner_host,"
+            " owner_pid, owner_started, owner_machine FROM runs"
+            " WHERE status=? AND owner_host IS NOT NULL",
+            (ExecutionStatus.RUNNING.value,),
+        )
+        now = time.time()
+        found: list[CrashedRun] = []
+        for run_id, backend, last_seen, host, pid, started, machine in rows:
+            reason = gone_reason(RunOwner(host, pid, started, machine), last_seen, now)
+            if reason is not None:
+                found.append(CrashedRun(run_id, backend, reason))
+        if not found:
+            return []
+        crashed = ExecutionStatus.CRASHED.value
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        for run in found:
+            statements += [
+                (
+                    # Only if still running: the run may have been marked by another reader.
+                    "UPDATE runs SET status=?, error=?, finished_at=MAX(COALESCE(heartbeat_at,"
+                    " started_at), COALESCE((SELECT MAX(COALESCE(finished_at, started_at))"
+                    " FROM step_runs WHERE run_id=?), 0)) WHERE run_id=? AND status=?",
+                    (crashed, run.error, run.run_id, run.run_id, ExecutionStatus.RUNNING.value),
+                ),
+                (
+                    "UPDATE step_runs SET status=?, error=? WHERE run_id=? AND status IN (?,?)",
+                    (
+                        crashed,
+                        run.error,
+                        run.run_id,
+                        ExecutionStatus.RUNNING.value,
+                        ExecutionStatus.PENDING.value,
+                    ),
+                ),
+            ]
+        counts = self.db.commit_now(statements)
+        marked = [run for index, run in enumerate(found) if counts[2 * index]]
+        for run in marked:
+            if self.on_crashed is None:
+                break
+            try:
+                self.on_crashed(run)
+            except Exception as exc:  # a failed clean-up must not fail the read that found it
+                _log.warning("flowyml: clean-up of crashed run %s failed: %s", run.run_id, exc)
+        return marked
+
+    def get_logs(self, run_id: str, step: str | None = None) -> list[tuple[str, float, str]]:
+        """Captured output of a run as (step, timestamp, text), oldest first."""
+        self.get_run(run_id, with_steps=False)
+        sql = "SELECT step, ts, text FROM logs WHERE run_id=?"
+        params: list[Any] = [run_id]
+        if step:
+            sql += " AND step=?"
+            params.append(step)
+        return [(r[0], r[1], r[2]) for r in self.db.query(sql + " ORDER BY ts, rowid", params)]
