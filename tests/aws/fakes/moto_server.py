@@ -9,6 +9,7 @@ pass against it say something about the real services too.
 from __future__ import annotations
 
 import json
+import logging
 import urllib.request
 from typing import Any
 
@@ -59,6 +60,9 @@ class MotoServer:
         """Start serving; return the endpoint URL (``http://127.0.0.1:PORT``)."""
         from moto.server import ThreadedMotoServer
 
+        # werkzeug logs every request moto serves to stderr; a test's output should show
+        # its own failures, not hundreds of access lines. Errors still get through.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
