@@ -1,0 +1,104 @@
+"""Label and field selectors of list and watch requests.
+
+Label selectors: ``a=b``, ``a==b``, ``a!=b``, ``a``, ``!a``, ``a in (x,y)``,
+``a notin (x,y)``, joined by commas (all must hold). Field selectors: ``metadata.name``,
+``metadata.namespace`` and ``status.phase`` with ``=``, ``==`` and ``!=``, which is what
+``kubectl delete --wait`` and pod listings by phase use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .errors import ApiError
+
+__all__ = ["field_selector", "label_selector", "match_labels_selector"]
+
+Predicate = Callable[[Mapping[str, Any]], bool]
+_SET_TERM = re.compile(r"^\s*([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
+_EQUALITY_TERM = re.compile(r"^\s*(!?)\s*([\w./-]+)\s*(?:(==|=|!=)\s*([\w./-]*))?\s*$")
+
+
+def _split_terms(selector: str) -> list[str]:
+    """Split at commas outside parentheses (``a in (x,y),b=c`` has two terms)."""
+    terms, depth, current = [], 0, ""
+    for char in selector:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            terms.append(current)
+            current = ""
+        else:
+            current += char
+    terms.append(current)
+    return [term for term in terms if term.strip()]
+
+
+def _label_term(term: str) -> Callable[[Mapping[str, str]], bool]:
+    set_match = _SET_TERM.match(term)
+    if set_match:
+        key, operator, raw = set_match.groups()
+        values = {value.strip() for value in raw.split(",") if value.strip()}
+        if operator == "in":
+            return lambda labels: labels.get(key) in values
+        return lambda labels: labels.get(key) not in values
+    match = _EQUALITY_TERM.match(term)
+    if match is None or (match.group(1) and match.group(3)):
+        raise ApiError.bad_request(f"unable to parse requirement: {term!r}")
+    negated, key, operator, value = match.groups()
+    if operator is None:
+        return (lambda labels: key not in labels) if negated else (lambda labels: key in labels)
+    if operator == "!=":
+        return lambda labels: labels.get(key) != value
+    return lambda labels: labels.get(key) == value
+
+
+def label_selector(selector: str | None) -> Predicate:
+    """A predicate on objects for a ``labelSelector`` query parameter (None: everything).
+
+    Raises:
+        ApiError: 400 BadRequest for a selector that does not parse.
+    """
+    terms = [_label_term(term) for term in _split_terms(selector or "")]
+
+    def matches(obj: Mapping[str, Any]) -> bool:
+        labels = obj.get("metadata", {}).get("labels") or {}
+        return all(term(labels) for term in terms)
+
+    return matches
+
+
+def match_labels_selector(match_labels: Mapping[str, str]) -> str:
+    """The string form of a ``matchLabels`` selector, for listing a Job's pods."""
+    return ",".join(f"{key}={value}" for key, value in sorted(match_labels.items()))
+
+
+_FIELDS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "metadata.name": lambda obj: obj["metadata"].get("name"),
+    "metadata.namespace": lambda obj: obj["metadata"].get("namespace"),
+    "status.phase": lambda obj: (obj.get("status") or {}).get("phase"),
+}
+
+
+def field_selector(selector: str | None) -> Predicate:
+    """A predicate for a ``fieldSelector`` query parameter (None: everything).
+
+    Raises:
+        ApiError: 400 BadRequest naming a field the fake does not index.
+    """
+    terms: list[Predicate] = []
+    for term in _split_terms(selector or ""):
+        match = re.match(r"^\s*([\w.]+)\s*(==|=|!=)\s*(.*?)\s*$", term)
+        if match is None or match.group(1) not in _FIELDS:
+            raise ApiError.bad_request(
+                f'"{term}" is not a known field selector: only "metadata.name", '
+                '"metadata.namespace", "status.phase"'
+            )
+        field, operator, value = match.groups()
+        getter = _FIELDS[field]
+        if operator == "!=":
+            terms.append(lambda obj, g=getter, v=value: g(obj) != v)
+        else:
+            terms.append(lambda obj, g=getter, v=value: g(obj) == v)
+    return lambda obj: all(term(obj) for term in terms)
