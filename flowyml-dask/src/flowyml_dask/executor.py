@@ -1,0 +1,433 @@
+"""The ``dask`` backend: each ready step (or group) is one task on a Dask cluster.
+
+The core scheduler hands this executor a group as soon as its inputs exist; the group is
+submitted at once with ``client.submit`` and runs on a worker through the core's step
+engine (:mod:`flowyml_dask.worker_task`), so conditions, retries, timeouts and output
+capture are the core's. The client-side cache look-up is :class:`TaskExecutor`'s.
+
+Values stay on the cluster: a group task's result holds its outputs' values, and a
+consumer's task takes the producer's future as an argument, so Dask hands the object over
+in place on the same worker, or worker to worker, never through the client. Every output
+is also written to the run's artifact store (cache, resume, ``run.outputs``). The client
+learns how a group ended from a small event the task sends, without fetching the values.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+from flowyml.backend import (
+    ArtifactStore,
+    BackendError,
+    Context,
+    ExecutionResult,
+    LaunchOutcome,
+    TaskExecutor,
+    open_project,
+)
+from flowyml_dask.cluster import RunCluster, is_loopback
+from flowyml_dask.settings import DaskExecutorConfig, dask_resources, default_address
+from flowyml_dask.worker_task import InputSpec, records_of, run_group, step_spec
+
+__all__ = ["DaskExecutor", "close_run"]
+
+_POLL = 1.0  # seconds between checks that the scheduler is still there
+_RECORD_GRACE = 5.0  # how long a finished task's result event may lag behind its end
+
+# Executors with a cluster open, by run: closed by the plugin's run-finished hook.
+_OPEN: dict[str, DaskExecutor] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+class _WorkerDied(Exception):
+    """A worker died while running a group task (the reason names why)."""
+
+
+class DaskExecutor(TaskExecutor):
+    """Runs each step or group as a task on a Dask cluster (see the module docstring)."""
+
+    name = "dask"
+    config_model = DaskExecutorConfig
+
+    #: Where streamed output goes instead of stdout: set by ``Pipeline.run`` when its
+    #: caller listens, to a relay whose ``write(name, text)`` passes it to the listener.
+    step_output: Any = None
+
+    def __init__(
+        self,
+        address: str | None = None,
+        n_workers: int = 2,
+        threads_per_worker: int = 1,
+        memory_limit: str = "auto",
+        dashboard: bool = False,
+        max_in_flight: int = 256,
+        connect_timeout: float = 30.0,
+        echo_logs: bool = True,
+    ) -> None:
+        self.address = default_address(address)
+        self.n_workers = n_workers
+        self.threads_per_worker = threads_per_worker
+        self.memory_limit = memory_limit
+        self.dashboard = dashboard
+        self.max_workers = max_in_flight
+        self.connect_timeout = connect_timeout
+        self.echo_logs = echo_logs
+        self._cluster: RunCluster | None = None
+        self._run_id: str | None = None
+        self._lock = threading.Lock()
+        self._records: dict[str, list[dict[str, Any]]] = {}
+        self._events: dict[str, threading.Event] = {}
+        self._in_flight: dict[str, Any] = {}
+        self._values: dict[str, tuple[Any, str]] = {}  # artifact -> (group future, uri)
+        self._consumers: dict[str, int] = {}  # artifact -> consumers not submitted yet
+        self._numbers = itertools.count()
+        self._stopping = False
+
+    # -- the run's cluster -----------------------------------------------------------
+    def check_pipeline(self, steps: list[Any], context: Context) -> None:
+        """Steps must be importable by the workers; counts each output's consumers, so a
+        value is let go on the cluster once every consumer has been submitted."""
+        super().check_pipeline(steps, context)
+        counts: dict[str, int] = {}
+        for member in steps:
+            for name in {*member.inputs, *getattr(member, "condition_params", ())}:
+                counts[name] = counts.get(name, 0) + 1
+        self._consumers = counts
+
+    def _connect(self, run_id: str, store: ArtifactStore) -> RunCluster:
+        with self._lock:
+            if self._cluster is not None:
+                return self._cluster
+            if self._stopping:
+                raise BackendError(f"dask: run {run_id} was stopped")
+            cluster = RunCluster(
+                self.address,
+                n_workers=self.n_workers,
+                threads_per_worker=self.threads_per_worker,
+                memory_limit=self.memory_limit,
+                dashboard=self.dashboard,
+                connect_timeout=self.connect_timeout,
+            )
+            try:
+                self._check_store(cluster, store.root)
+                cluster.client.subscribe_topic(self._topic(run_id), self._on_event)
+            except BaseException:
+                cluster.close()
+                raise
+            self._cluster, self._run_id = cluster, run_id
+        with _OPEN_LOCK:
+            _OPEN[run_id] = self
+        return cluster
+
+    @staticmethod
+    def _topic(run_id: str) -> str:
+        return f"flowyml-{run_id}"
+
+    def _prefix(self) -> str:
+        return f"flowyml-{self._run_id}-"
+
+    @staticmethod
+    def _check_store(cluster: RunCluster, root: str) -> None:
+        """A local artifact store must be the same folder on every worker."""
+        if "://" in root and not root.startswith("file://"):
+            return  # an object store (gs://, s3://...): reachable by URI from anywhere
+        remote = [w for w in cluster.workers() if not is_loopback(w)]
+        if not remote:
+            return
+        path = root.removeprefix("file://")
+        blind = cluster.store_invisible_to(path)
+        if blind:
+            raise BackendError(
+                f"dask: the artifact store {root} is a local folder that workers {blind} "
+                "cannot see; mount a shared file system at the same path on every worker, or "
+                "set the stack's artifact_store to gs://... or s3://..."
+            )
+
+    def validate(self) -> bool:
+        """Connect to the cluster and check that every worker sees the project's artifact
+        store; closes what it opened.
+
+        Raises:
+            BackendError: naming the unreachable scheduler or the workers that cannot see
+                the store.
+        """
+        cluster = RunCluster(
+            self.address,
+            n_workers=1,
+            threads_per_worker=1,
+            memory_limit=self.memory_limit,
+            dashboard=False,
+            connect_timeout=self.connect_timeout,
+        )
+        try:
+            self._check_store(cluster, open_project().artifact_store().root)
+        finally:
+            cluster.close()
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings, as the stack would write them."""
+        return {
+            "backend": self.name,
+            "address": self.address,
+            "n_workers": self.n_workers,
+            "threads_per_worker": self.threads_per_worker,
+            "memory_limit": self.memory_limit,
+            "max_in_flight": self.max_workers,
+        }
+
+    def cancel(self) -> None:
+        """Cancel the run's tasks and stop those already running (Ctrl-C, a stop)."""
+        self._stopping = True
+        cluster = self._cluster
+        if cluster is None:
+            return
+        with self._lock:
+            futures = list(self._in_flight.values())
+        cluster.stop_tasks(futures, self._prefix())
+
+    def close(self) -> None:
+        """End the run on the cluster: let its values go, disconnect, close what it made."""
+        self._stopping = True
+        with self._lock:
+            cluster, self._cluster = self._cluster, None
+            self._values.clear()
+        if cluster is None:
+            return
+        with _OPEN_LOCK:
+            _OPEN.pop(self._run_id or "", None)
+        if self._in_flight:
+            cluster.stop_tasks(list(self._in_flight.values()), self._prefix())
+        cluster.close()
+
+    def launch(self, args: list[str], **_: Any) -> LaunchOutcome:
+        """Not used: groups run as Dask tasks (:meth:`run_steps`), not as step-runner
+        commands."""
+        raise BackendError("dask: groups run as Dask tasks, never through `flowyml step-runner`")
+
+    # -- events from the workers -----------------------------------------------------
+    def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
+        message = event[1]
+        if message.get("kind") == "done":
+            key = message["key"]
+            self._records[key] = message["records"]
+            waiting = self._events.get(key)
+            if waiting is not None:
+                waiting.set()
+        elif message.get("kind") == "log":
+            relay = self.step_output
+            if relay is not None:
+                relay.write(message["step"], message["text"])
+            elif self.echo_logs:
+                sys.stdout.write(message["text"])
+                sys.stdout.flush()
+
+    # -- running groups --------------------------------------------------------------
+    def run_steps(
+        self,
+        steps: list[Any],
+        inputs: dict[str, Any],
+        params: dict[str, dict[str, Any]],
+        artifact_store: ArtifactStore | None,
+        run_id: str | None,
+        project_name: str,
+        *,
+        group: str,
+        timeout: float | None,
+        resources: Any = None,
+        pipeline_ref: str | None = None,
+    ) -> list[ExecutionResult]:
+        """Submit the group as one task once, and again when its worker died and the first
+        member's retry policy allows; one result per member that ran."""
+        store = artifact_store or open_project().artifact_store()
+        cluster = self._connect(run_id or "adhoc-" + os.urandom(4).hex(), store)
+        first = steps[0].name
+        wanted = dask_resources(resources)
+        if wanted:
+            missing = cluster.missing_resources(wanted)
+            if missing:
+                return [
+                    _failed(
+                        first,
+                        f"step '{first}' needs {', '.join(missing)}, which no worker of the "
+                        f"Dask cluster offers (workers: {cluster.advertised()}); start a worker "
+                        'with `dask worker ADDRESS --resources "NAME=N"` or lower the '
+                        "step's ResourceConfig",
+                    )
+                ]
+        specs = {name: self._spec(name, value) for name, value in inputs.items()}
+        notes: list[str] = []
+        avoid: list[str] = []
+        attempt = 0
+        while True:
+            key = f"{self._prefix()}{group}-{next(self._numbers)}"
+            workers = [w for w in cluster.workers() if w not in avoid] if avoid else None
+            try:
+                future = cluster.client.submit(
+                    run_group,
+                    [step_spec(s) for s in steps],
+                    specs,
+                    params,
+                    store.root,
+                    self._run_id,
+                    project_name,
+                    self._topic(self._run_id or ""),
+                    key,
+                    self.echo_logs,
+                    key=key,
+                    resources=wanted or None,
+                    workers=workers or None,
+                    allow_other_workers=bool(workers),
+                    pure=False,
+                )
+            except Exception as exc:  # e.g. a step or input that cannot pickle
+                return [_failed(first, f"step '{first}' cannot be sent to Dask: {_words(exc)}")]
+            try:
+                records = self._wait(key, future, cluster)
+            except _WorkerDied as died:
+                policy = steps[0].retry
+                if not self._stopping and policy.should_retry(died, attempt):
+                    attempt += 1
+                    notes.append(f"flowyml-dask: attempt {attempt} of '{group}' lost: {died}\n")
+                    avoid.append(died.args[1])
+                    time.sleep(policy.delay(attempt))
+                    continue
+                return [_failed(first, f"step '{first}' failed: {died}", retries=attempt)]
+            break
+        results = [ExecutionResult.model_validate(record) for record in records]
+        if attempt:
+            results = [
+                r.model_copy(
+                    update={"retries": r.retries + attempt, "logs": "".join(notes) + r.logs}
+                )
+                for r in results
+            ]
+        for member, result in zip(steps, results, strict=False):
+            if result.success and not result.skipped:
+                for name, uri in result.outputs.items():
+                    self._values[name] = (future, uri)
+            if self.step_output is not None:
+                self.step_output.flush(member.name)
+        return results
+
+    def _spec(self, name: str, value: Any) -> InputSpec:
+        """How input ``name`` reaches the worker: the producer's task result when it is
+        still on the cluster, else its stored artifact, else the value itself."""
+        uri = getattr(value, "uri", None)
+        held = self._values.get(name)
+        if held is not None and (uri is None or uri == held[1]):
+            left = self._consumers.get(name, 1) - 1
+            self._consumers[name] = left
+            if left <= 0:
+                self._values.pop(name, None)  # the consumer's task keeps what it needs
+            return ("task", held[0], name)
+        if uri is not None:
+            return ("ref", uri)
+        if hasattr(value, "has_value") and hasattr(value, "fingerprint"):
+            return ("value", value.value)  # an in-memory artifact (an input of the run)
+        return ("value", value)
+
+    def _wait(self, key: str, future: Any, cluster: RunCluster) -> list[dict[str, Any]]:
+        """The records of a group task, once its event came (or its result, late).
+
+        Raises:
+            _WorkerDied: its worker died while running it.
+            BackendError: the scheduler went away.
+        """
+        event = threading.Event()
+        with self._lock:
+            self._events[key] = event
+            self._in_flight[key] = future
+        future.add_done_callback(lambda _f: event.set())
+        finished_at: float | None = None
+        try:
+            while True:
+                event.wait(_POLL if finished_at is None else 0.05)
+                records = self._records.pop(key, None)
+                if records is not None:
+                    return records
+                status = future.status
+                if status == "finished":
+                    finished_at = finished_at or time.monotonic()
+                    if time.monotonic() - finished_at > _RECORD_GRACE:
+                        fetched: list[dict[str, Any]] = cluster.client.submit(
+                            records_of, future, pure=False
+                        ).result()
+                        return fetched
+                    event.clear()
+                elif status == "error":
+                    return self._task_error(key, future, cluster)
+                elif status == "cancelled" or not cluster.alive:
+                    if self._stopping:
+                        return [_cancelled_record(key)]
+                    raise BackendError(
+                        f"dask: lost the scheduler at {cluster.address} while task {key} ran "
+                        f"(client {cluster.client.status}); the run is recorded failed"
+                    )
+        except BaseException:
+            # Ctrl-C (or the scheduler lost): this run's tasks must not run on; the stop
+            # asks the scheduler where they run before cancelling them.
+            self.cancel()
+            raise
+        finally:
+            with self._lock:
+                self._events.pop(key, None)
+                self._in_flight.pop(key, None)
+                self._records.pop(key, None)
+
+    def _task_error(self, key: str, future: Any, cluster: RunCluster) -> list[dict[str, Any]]:
+        from distributed import KilledWorker
+
+        error = future.exception()
+        if isinstance(error, KilledWorker):
+            address = getattr(error.last_worker, "address", str(error.last_worker))
+            raise _WorkerDied(cluster.why_worker_died(address), address)
+        # run_group itself failed: most often a step that cannot be unpickled on the worker.
+        return [
+            {
+                "step_name": key.removeprefix(self._prefix()).rsplit("-", 1)[0],
+                "success": False,
+                "error": f"the Dask task could not run the group: {_words(error)} (the "
+                "pipeline's module must be importable on every worker)",
+            }
+        ]
+
+
+def _words(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _failed(step_name: str, error: str, retries: int = 0) -> ExecutionResult:
+    return ExecutionResult(step_name=step_name, success=False, error=error, retries=retries)
+
+
+def _cancelled_record(key: str) -> dict[str, Any]:
+    return {
+        "step_name": key.split("-")[-2] if "-" in key else key,
+        "success": False,
+        "cancelled": True,
+        "error": "cancelled: the run was stopped",
+    }
+
+
+def close_run(run_id: str) -> None:
+    """Close the cluster of run ``run_id``, if this process opened one for it."""
+    with _OPEN_LOCK:
+        executor = _OPEN.get(run_id)
+    if executor is not None:
+        executor.close()
+
+
+@atexit.register
+def _close_all() -> None:
+    # A run that never reported its end (a crash of the caller): close what it opened.
+    with _OPEN_LOCK:
+        executors = list(_OPEN.values())
+    for executor in executors:
+        executor.close()
