@@ -86,9 +86,9 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=6, help="groups in the chain")
     args = parser.parse_args()
 
-    from flowyml.config import StackConfig
-    from flowyml.project import forget_projects
-    from flowyml.references import load_reference
+    from flowyml.definition.references import load_reference
+    from flowyml.project.config import StackConfig
+    from flowyml.project.folder import forget_projects
     from flowyml_docker import DockerOrchestrator
 
     root = Path(tempfile.mkdtemp(prefix="flowyml-bench-docker-"))

@@ -102,7 +102,7 @@ BIGARRAY = textwrap.dedent(
     import json, resource, time
     import numpy as np
     from flowyml import Pipeline, step
-    from flowyml.project import open_project
+    from flowyml.project.folder import open_project
     SIZE = 200 * 1024 * 1024
     @step(outputs=["array"], cache=False)
     def produce():

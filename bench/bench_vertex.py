@@ -60,8 +60,8 @@ def run_groups(
     orchestrator: Any, pipeline: Any, count: int, seconds: float
 ) -> list[dict[str, Any]]:
     """Run the one-step group ``count`` times through the executor; per-group figures."""
-    from flowyml.plugins import get_plugin_manager
-    from flowyml.resources import DockerConfig
+    from flowyml.plugins.manager import get_plugin_manager
+    from flowyml.records.resources import DockerConfig
     from flowyml_gcp.artifact_store import GCSArtifactStore
     from flowyml_gcp.executor import VertexExecutor
     from flowyml_gcp.run_state import RunState
@@ -160,8 +160,8 @@ def main() -> None:
         (folder / "pipelines.py").write_text(PIPELINES)
         os.chdir(folder)
         sys.path.insert(0, str(folder))
-        from flowyml.references import load_reference
-        from flowyml.resources import DockerConfig
+        from flowyml.definition.references import load_reference
+        from flowyml.records.resources import DockerConfig
         from flowyml_gcp import VertexAIOrchestrator
 
         def orchestrator(poll_initial: float, poll_max: float) -> Any:

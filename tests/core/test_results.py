@@ -40,8 +40,8 @@ def test_wait_returns_the_final_status():
 
 
 def test_submit_options_read_pipeline_run_keywords():
-    from flowyml.project.config import StackConfig
     from flowyml.execution.remote import SubmitOptions
+    from flowyml.project.config import StackConfig
 
     bare = SubmitOptions.from_kwargs({})
     assert (bare.fail_fast, bare.use_cache, bare.resume_from, bare.echo_logs) == (

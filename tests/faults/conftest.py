@@ -69,7 +69,7 @@ def assert_no_step_left(pids: Path) -> None:
 
 def assert_artifacts_load(record: Any) -> None:
     """Every artifact the run recorded still loads (no half-written artifact)."""
-    from flowyml.storage.artifact_store import ArtifactRef
+    from flowyml.records.artifact_ref import ArtifactRef
 
     for item in record.steps:
         for ref in item.outputs.values():

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from flowyml import LocalArtifactStore, Pipeline, RunNotFoundError, get_run, step
-from flowyml.project.garbage import GarbageReport, collect_garbage
 from flowyml.project.folder import open_project
+from flowyml.project.garbage import GarbageReport, collect_garbage
 from flowyml.records.status import ExecutionStatus
 
 BIG = 100_000  # bytes: stored as a file under objects/ (the pack takes up to 64 KiB)
@@ -351,7 +351,7 @@ def test_report_lines_name_counts_and_sizes():
 
 
 def test_a_file_a_writer_replaced_during_deletion_is_put_back(tmp_path):
-    from flowyml.project.garbage import _unlink_unless_rewritten
+    from flowyml.project.gc_sweep import _unlink_unless_rewritten
 
     artifact = tmp_path / "ab" / "ab12.json"
     artifact.parent.mkdir()

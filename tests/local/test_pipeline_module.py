@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from flowyml import LocalArtifactStore
-from flowyml.storage.artifact_store import ArtifactRef
-from flowyml.storage.artifact import Artifact
 from flowyml.errors import ArtifactLoadError
+from flowyml.records.artifact_ref import ArtifactRef
+from flowyml.storage.artifact import Artifact
 
 PIPE = textwrap.dedent("""
     import sys

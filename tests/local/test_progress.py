@@ -14,8 +14,8 @@ from rich.console import Console
 
 from flowyml import Pipeline, step
 from flowyml.cli.progress import ProgressDisplay
-from flowyml.records.results import ExecutionResult
 from flowyml.records.listener import RunListener
+from flowyml.records.results import ExecutionResult
 
 BACKENDS = ["local", "forked", "spawned"]  # subprocess with each start method
 

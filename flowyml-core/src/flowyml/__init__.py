@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ArtifactError": "flowyml.errors",
     "ArtifactLoadError": "flowyml.errors",
-    "ArtifactRef": "flowyml.storage.artifact_store",
+    "ArtifactRef": "flowyml.records.artifact_ref",
     "ArtifactStore": "flowyml.storage.artifact_store",
     "BackendError": "flowyml.errors",
     "CacheError": "flowyml.errors",
@@ -30,7 +30,8 @@ _EXPORTS = {
     "MaterializationError": "flowyml.errors",
     "Materializer": "flowyml.storage.materializers",
     "Orchestrator": "flowyml.execution.scheduler",
-    "Pipeline": "flowyml.definition.pipeline",
+    "Scheduler": "flowyml.execution.scheduler",
+    "Pipeline": "flowyml.execution.launch",
     "PipelineDefinitionError": "flowyml.errors",
     "PipelineRun": "flowyml.storage.pipeline_run",
     "PluginError": "flowyml.errors",
@@ -56,9 +57,11 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from flowyml.storage.artifact_store import ArtifactRef, ArtifactStore, LocalArtifactStore
     from flowyml.definition.context import Context
     from flowyml.definition.dag import DAG
+    from flowyml.definition.grouping import StepGroup, group_steps
+    from flowyml.definition.retry import RetryPolicy
+    from flowyml.definition.steps import Step, step
     from flowyml.errors import (
         ArtifactError,
         ArtifactLoadError,
@@ -75,20 +78,19 @@ if TYPE_CHECKING:
         StepTimeoutError,
     )
     from flowyml.execution.executor import Executor, ExecutorConfig
-    from flowyml.definition.grouping import StepGroup, group_steps
-    from flowyml.plugins.hookspecs import hookimpl
-    from flowyml.storage.materializers import Materializer
-    from flowyml.execution.scheduler import Orchestrator
-    from flowyml.definition.pipeline import Pipeline
-    from flowyml.storage.pipeline_run import PipelineRun
+    from flowyml.execution.launch import Pipeline
     from flowyml.execution.remote import RemoteOrchestrator, RemoteOrchestratorConfig
+    from flowyml.execution.scheduler import Orchestrator, Scheduler
+    from flowyml.plugins.hookspecs import hookimpl
+    from flowyml.project.history import get_run
+    from flowyml.records.artifact_ref import ArtifactRef
+    from flowyml.records.listener import RunListener
     from flowyml.records.resources import DockerConfig, ResourceConfig
     from flowyml.records.results import ExecutionResult, SubmissionResult, WaitTimeoutError
-    from flowyml.definition.retry import RetryPolicy
-    from flowyml.project.history import get_run
-    from flowyml.records.listener import RunListener
     from flowyml.records.status import ExecutionStatus
-    from flowyml.definition.steps import Step, step
+    from flowyml.storage.artifact_store import ArtifactStore, LocalArtifactStore
+    from flowyml.storage.materializers import Materializer
+    from flowyml.storage.pipeline_run import PipelineRun
 
 
 def __getattr__(name: str) -> Any:

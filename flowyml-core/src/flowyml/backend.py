@@ -13,9 +13,10 @@ Contracts
     ``TaskExecutor``, ``LaunchOutcome`` and ``describe_exit`` (run each step group
     through the step runner: implement only ``launch``); ``RemoteOrchestrator``,
     ``RemoteOrchestratorConfig`` and ``SubmitOptions`` (hand a whole run to another
-    system); ``Orchestrator`` (the core DAG scheduler a remote orchestrator runs over its
-    own executor) and ``start_background_run`` (run it in a thread so that
-    ``run_pipeline`` returns at once); ``RunListener`` (progress events); ``hookimpl``
+    system); ``Scheduler`` (the core DAG scheduler a remote orchestrator runs over its
+    own executor; ``Orchestrator`` is its older name, kept working) and
+    ``start_background_run`` (run it in a thread so that ``run_pipeline`` returns at
+    once); ``RunListener`` (progress events); ``hookimpl``
     (marks the plugin's hook implementations).
 
 Step launching
@@ -103,6 +104,7 @@ __all__ = [
     "RunNotFoundError",
     "RunRecord",
     "RunStore",
+    "Scheduler",
     "StackConfig",
     "StepExecutionError",
     "StepGroup",
@@ -150,6 +152,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "RemoteOrchestratorConfig": ("flowyml.execution.remote", "RemoteOrchestratorConfig"),
     "SubmitOptions": ("flowyml.execution.remote", "SubmitOptions"),
     "Orchestrator": ("flowyml.execution.scheduler", "Orchestrator"),
+    "Scheduler": ("flowyml.execution.scheduler", "Scheduler"),
     "start_background_run": ("flowyml.execution.background", "start_background_run"),
     "RunListener": ("flowyml.records.listener", "RunListener"),
     "hookimpl": ("flowyml.plugins.hookspecs", "hookimpl"),
@@ -162,7 +165,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "task_key": ("flowyml.execution.step_runner", "task_key"),
     "write_task": ("flowyml.execution.step_runner", "write_task"),
     # stores
-    "ArtifactRef": ("flowyml.storage.artifact_store", "ArtifactRef"),
+    "ArtifactRef": ("flowyml.records.artifact_ref", "ArtifactRef"),
     "ArtifactStore": ("flowyml.storage.artifact_store", "ArtifactStore"),
     "LocalArtifactStore": ("flowyml.storage.artifact_store", "LocalArtifactStore"),
     "Materializer": ("flowyml.storage.materializers", "Materializer"),
@@ -205,19 +208,15 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 }
 
 # What a process imports before it forks step runners (see preload_step_runner).
-_STEP_RUNNER_MODULES = ("flowyml.execution.step_runner", "flowyml.execution.run_step", "flowyml.plugins.manager")
+_STEP_RUNNER_MODULES = (
+    "flowyml.execution.step_runner",
+    "flowyml.execution.run_step",
+    "flowyml.plugins.manager",
+)
 
 if TYPE_CHECKING:
-    from flowyml.storage.artifact_store import ArtifactRef, ArtifactStore, LocalArtifactStore
-    from flowyml.execution.background import start_background_run
-    from flowyml.storage.cache import CacheStore
-    from flowyml.project.config import (
-        ProjectConfig,
-        StackConfig,
-        format_validation_error,
-        load_config,
-    )
     from flowyml.definition.context import Context
+    from flowyml.definition.grouping import StepGroup, group_steps
     from flowyml.errors import (
         ArtifactError,
         ArtifactLoadError,
@@ -233,23 +232,16 @@ if TYPE_CHECKING:
         StepExecutionError,
         StepTimeoutError,
     )
+    from flowyml.execution.background import start_background_run
     from flowyml.execution.executor import Executor, ExecutorConfig
-    from flowyml.definition.grouping import StepGroup, group_steps
-    from flowyml.plugins.hookspecs import hookimpl
-    from flowyml.storage.materializers import Materializer
-    from flowyml.execution.scheduler import Orchestrator
-    from flowyml.project.folder import Project, open_project
+    from flowyml.execution.launcher import LaunchOutcome, TaskExecutor, describe_exit
     from flowyml.execution.remote import (
         RemoteOrchestrator,
         RemoteOrchestratorConfig,
         SubmitOptions,
     )
-    from flowyml.records.resources import DockerConfig, ResourceConfig, parse_memory
-    from flowyml.records.results import ExecutionResult, SubmissionResult, WaitTimeoutError
-    from flowyml.records.listener import RunListener
-    from flowyml.storage.run_store import RunRecord, RunStore, StepRecord
-    from flowyml.records.status import ExecutionStatus
     from flowyml.execution.run_step import execute_step_in_process
+    from flowyml.execution.scheduler import Orchestrator, Scheduler
     from flowyml.execution.step_runner import main as step_runner_main
     from flowyml.execution.step_runner import (
         manifest_key,
@@ -258,7 +250,23 @@ if TYPE_CHECKING:
         task_key,
         write_task,
     )
-    from flowyml.execution.launcher import LaunchOutcome, TaskExecutor, describe_exit
+    from flowyml.plugins.hookspecs import hookimpl
+    from flowyml.project.config import (
+        ProjectConfig,
+        StackConfig,
+        format_validation_error,
+        load_config,
+    )
+    from flowyml.project.folder import Project, open_project
+    from flowyml.records.artifact_ref import ArtifactRef
+    from flowyml.records.listener import RunListener
+    from flowyml.records.resources import DockerConfig, ResourceConfig, parse_memory
+    from flowyml.records.results import ExecutionResult, SubmissionResult, WaitTimeoutError
+    from flowyml.records.status import ExecutionStatus
+    from flowyml.storage.artifact_store import ArtifactStore, LocalArtifactStore
+    from flowyml.storage.cache import CacheStore
+    from flowyml.storage.materializers import Materializer
+    from flowyml.storage.run_store import RunRecord, RunStore, StepRecord
 
 
 def installed_materializers() -> list[Materializer]:

@@ -1,6 +1,6 @@
 """The ``DockerExecutor``: each step or step group runs as one container.
 
-A thin :class:`~flowyml.task_executor.TaskExecutor`: the core writes the group's task to
+A thin :class:`~flowyml.backend.TaskExecutor`: the core writes the group's task to
 the artifact store and reads the result manifest back; this module only runs
 ``flowyml step-runner`` in a container — labelled with the run and group, limited by the
 group's ``ResourceConfig``, with a local artifact store bind-mounted at the same path so

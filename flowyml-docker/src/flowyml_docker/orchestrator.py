@@ -1,7 +1,7 @@
 """The ``docker`` backend: a whole pipeline run with each step group in its own container.
 
 :meth:`DockerOrchestrator.run_pipeline` builds (or reuses) the run's image, then hands
-the pipeline to the core :class:`~flowyml.orchestrator.Orchestrator` — scheduling,
+the pipeline to the core :class:`~flowyml.backend.Scheduler` — scheduling,
 cache, fail-fast, run store and progress events are the core's — over a
 :class:`~flowyml_docker.executor.DockerExecutor`, in a background thread, and returns at
 once. The job id is the run id.

@@ -1,6 +1,6 @@
 """The ``VertexExecutor``: each step group runs as one Vertex AI CustomJob.
 
-A thin :class:`~flowyml.task_executor.TaskExecutor`: the core writes the group's task to
+A thin :class:`~flowyml.backend.TaskExecutor`: the core writes the group's task to
 the ``gs://`` artifact store and reads its result manifest back; this module creates the
 CustomJob whose container runs ``flowyml step-runner --steps ...``, polls it with a
 growing interval (no busy loop) while copying its Cloud Logging lines to the run's log

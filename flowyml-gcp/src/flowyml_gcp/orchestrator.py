@@ -2,7 +2,7 @@
 
 :meth:`VertexAIOrchestrator.run_pipeline` builds (or reuses, by content hash) a
 linux/amd64 image of the project and flowyml, pushes it to the registry, then hands the
-pipeline to the core :class:`~flowyml.orchestrator.Orchestrator` — scheduling, cache,
+pipeline to the core :class:`~flowyml.backend.Scheduler` — scheduling, cache,
 fail-fast, run store and progress events are the core's — over a
 :class:`~flowyml_gcp.executor.VertexExecutor`, in a background thread, and returns at
 once. A group's job is created when the groups it depends on have succeeded; independent

@@ -22,7 +22,7 @@ from .faults import Faults
 from .job_runner import RunnerSettings
 from .json_protocol import AwsError
 from .moto_replay import replay_create_training_job
-from .moto_server import MotoServer, aws_environment
+from .moto_server import MotoServer, aws_environment, boto3_client, session
 from .request_log import RequestLog, RequestRecord
 from .sagemaker import FakeSageMaker
 
@@ -44,5 +44,7 @@ __all__ = [
     "RequestRecord",
     "RunnerSettings",
     "aws_environment",
+    "boto3_client",
     "replay_create_training_job",
+    "session",
 ]

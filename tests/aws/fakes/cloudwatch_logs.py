@@ -53,7 +53,12 @@ class LogShipper:
         self._thread.start()
 
     def write(self, text: str) -> None:
-        """Queue one line; its timestamp is now (never before the previous line's)."""
+        """Queue one line; its timestamp is now (never before the previous line's).
+
+        Empty lines are dropped: CloudWatch Logs refuses empty messages.
+        """
+        if not text:
+            return
         self._last_ms = max(self._last_ms, int(time.time() * 1000))
         self._queue.put({"timestamp": self._last_ms, "message": text})
 

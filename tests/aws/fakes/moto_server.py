@@ -15,7 +15,7 @@ from typing import Any
 
 from .account import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
-__all__ = ["MotoServer", "aws_environment"]
+__all__ = ["MotoServer", "aws_environment", "boto3_client", "session"]
 
 # botocore's service-specific endpoint variables (AWS_ENDPOINT_URL_<SERVICE ID>).
 _ENDPOINT_VARIABLES = {
@@ -88,22 +88,28 @@ class MotoServer:
             service: botocore service name, e.g. ``s3``, ``logs``, ``ecr``, ``sagemaker``.
             config: ``botocore.config.Config`` arguments (e.g. ``retries=``).
         """
-        return self.session().client(service, endpoint_url=self.endpoint, **_config(config))
-
-    def session(self) -> Any:
-        """A ``boto3.Session`` with the dummy credentials and region (no endpoint of its own)."""
-        import boto3
-
-        return boto3.Session(
-            aws_access_key_id=ACCESS_KEY_ID,
-            aws_secret_access_key=SECRET_ACCESS_KEY,
-            region_name=REGION,
-        )
+        return boto3_client(service, self.endpoint, **config)
 
 
-def _config(arguments: dict[str, Any]) -> dict[str, Any]:
-    if not arguments:
-        return {}
+def session() -> Any:
+    """A ``boto3.Session`` with the dummy credentials and region (no endpoint of its own)."""
+    import boto3
+
+    return boto3.Session(
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
+        region_name=REGION,
+    )
+
+
+def boto3_client(service: str, endpoint: str, **config: Any) -> Any:
+    """A real boto3 client of ``service`` at ``endpoint``, with the dummy keys and region.
+
+    Args:
+        config: ``botocore.config.Config`` arguments, e.g.
+            ``retries={"mode": "standard", "max_attempts": 5}``.
+    """
     from botocore.config import Config
 
-    return {"config": Config(**arguments)}
+    options = {"config": Config(**config)} if config else {}
+    return session().client(service, endpoint_url=endpoint, **options)

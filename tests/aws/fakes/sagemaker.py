@@ -19,6 +19,7 @@ from .containers import ContainerLauncher
 from .faults import Faults
 from .job_runner import JobRunner, RunnerSettings
 from .json_protocol import AwsError, JsonServer, error_body, validation_error
+from .moto_server import boto3_client
 from .request_log import RequestLog
 from .service_model import check_request, validation_message
 from .training_jobs import TERMINAL_STATUSES, JobTable, TrainingJob
@@ -88,6 +89,10 @@ class FakeSageMaker:
         self.faults.reset()
         self.requests.clear()
         self.jobs.forget_finished()
+
+    def client(self, **config: Any) -> Any:
+        """A real boto3 ``sagemaker`` client of this fake (``Config`` arguments as keywords)."""
+        return boto3_client("sagemaker", self.endpoint, **config)
 
     def call_count(self, operation: str, *, job_name: str | None = None) -> int:
         """Calls of ``operation`` since the last reset (failed ones included)."""

@@ -18,8 +18,8 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING, TextIO
 
-from flowyml.records.results import ExecutionResult
 from flowyml.records.listener import RunListener
+from flowyml.records.results import ExecutionResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable

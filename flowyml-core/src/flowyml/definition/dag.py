@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from flowyml.errors import PipelineDefinitionError
 from flowyml.definition.steps import Step
+from flowyml.errors import PipelineDefinitionError
 
 __all__ = ["DAG"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flowyml.definition.dag import DAG
+from flowyml.definition.steps import Step
 from flowyml.errors import PipelineDefinitionError
 from flowyml.records.resources import ResourceConfig
-from flowyml.definition.steps import Step
 
 __all__ = ["StepGroup", "group_steps"]
 

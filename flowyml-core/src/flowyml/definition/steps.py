@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import Any, overload
 
-from flowyml.errors import PipelineDefinitionError
 from flowyml.definition.fingerprint import code_fingerprint
-from flowyml.records.resources import ResourceConfig
 from flowyml.definition.retry import RetryPolicy
+from flowyml.errors import PipelineDefinitionError
+from flowyml.records.resources import ResourceConfig
 
 __all__ = ["Step", "step"]
 

@@ -1,1 +1,2 @@
-"""Running a pipeline: launch, the DAG scheduler, step execution and launching, remote runs, signals."""
+"""Running a pipeline: launch, the DAG scheduler, step execution and launching, remote
+runs, signals."""

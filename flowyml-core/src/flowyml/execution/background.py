@@ -2,7 +2,7 @@
 
 A remote orchestrator's ``run_pipeline`` must return at once: backends that dispatch
 step groups themselves (one container or one cloud job per group) hand the core
-:class:`~flowyml.execution.scheduler.Orchestrator` to :func:`start_background_run`, which runs it
+:class:`~flowyml.execution.scheduler.Scheduler` to :func:`start_background_run`, which runs it
 in a thread and reports the final status once, whatever happened.
 """
 
@@ -16,13 +16,13 @@ from flowyml.records.status import ExecutionStatus
 
 if TYPE_CHECKING:
     from flowyml.definition.context import Context
-    from flowyml.execution.scheduler import Orchestrator
+    from flowyml.execution.scheduler import Scheduler
 
 __all__ = ["start_background_run"]
 
 
 def start_background_run(
-    orchestrator: Orchestrator,
+    orchestrator: Scheduler,
     pipeline: Any,
     run_id: str,
     context: Context,

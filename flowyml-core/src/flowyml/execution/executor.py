@@ -1,7 +1,7 @@
 """The ``Executor`` contract: run one step, or one group of steps, somewhere.
 
 Executors run steps; they never schedule a DAG (that is the
-:class:`~flowyml.execution.scheduler.Orchestrator`'s job).
+:class:`~flowyml.execution.scheduler.Scheduler`'s job).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from flowyml.storage.artifact import Artifact
 from flowyml.definition.context import Context
-from flowyml.records.results import ExecutionResult
 from flowyml.execution.run_step import split_outputs
+from flowyml.records.results import ExecutionResult
+from flowyml.storage.artifact import Artifact
 
 __all__ = ["Executor", "ExecutorConfig"]
 
@@ -38,6 +38,8 @@ class Executor(ABC):
     """
 
     name: ClassVar[str]
+    # How plugin discovery tells the two kinds of backend apart without importing them.
+    backend_kind: ClassVar[str] = "executor"
     config_model: ClassVar[type[BaseModel]] = ExecutorConfig
     max_workers: int = 1
     passes_by_reference: bool = False

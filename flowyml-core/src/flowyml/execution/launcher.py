@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flowyml.storage.artifact_store import ArtifactStore
 from flowyml.definition.context import Context
 from flowyml.errors import PipelineDefinitionError
 from flowyml.execution.executor import Executor, params_for
-from flowyml.records.results import ExecutionResult
 from flowyml.execution.run_step import lookup_cache
 from flowyml.execution.step_runner import read_manifest, step_runner_args, write_task
+from flowyml.records.results import ExecutionResult
+from flowyml.storage.artifact_store import ArtifactStore
 
 __all__ = ["LaunchOutcome", "TaskExecutor", "describe_exit"]
 

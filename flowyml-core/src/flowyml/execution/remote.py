@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from flowyml.errors import RunNotFoundError
+from flowyml.records.listener import RunListener
 from flowyml.records.resources import DockerConfig, ResourceConfig
 from flowyml.records.results import ExecutionResult, SubmissionResult
-from flowyml.records.listener import RunListener
 from flowyml.records.status import ExecutionStatus
 
 __all__ = ["RemoteOrchestrator", "RemoteOrchestratorConfig", "SubmitOptions"]
@@ -70,6 +70,8 @@ class RemoteOrchestrator(ABC):
     """
 
     name: ClassVar[str]
+    # How plugin discovery tells the two kinds of backend apart without importing them.
+    backend_kind: ClassVar[str] = "orchestrator"
     config_model: ClassVar[type[BaseModel]] = RemoteOrchestratorConfig
 
     @classmethod

@@ -8,17 +8,17 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from flowyml.storage.artifact import Artifact
 from flowyml.errors import RunInterrupted
-from flowyml.storage.pipeline_run import PipelineRun
 from flowyml.records.results import WaitTimeoutError
 from flowyml.records.status import ExecutionStatus
+from flowyml.storage.artifact import Artifact
+from flowyml.storage.pipeline_run import PipelineRun
 
 if TYPE_CHECKING:
-    from flowyml.project.config import StackConfig
     from flowyml.definition.context import Context
-    from flowyml.definition.pipeline import Pipeline
+    from flowyml.definition.pipeline import PipelineDefinition as Pipeline
     from flowyml.execution.remote import RemoteOrchestrator
+    from flowyml.project.config import StackConfig
     from flowyml.records.listener import RunListener
 
 __all__ = ["run_remote"]

@@ -13,15 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flowyml.storage.artifact_store import ArtifactStore
-from flowyml.storage.artifact import Artifact
 from flowyml.definition.context import Context
+from flowyml.definition.grouping import StepGroup
 from flowyml.errors import RunNotFoundError
 from flowyml.execution.executor import result_artifacts
-from flowyml.definition.grouping import StepGroup
-from flowyml.records.results import ExecutionResult
-from flowyml.storage.run_store import RunStore
 from flowyml.execution.run_step import step_key
+from flowyml.records.results import ExecutionResult
+from flowyml.storage.artifact import Artifact
+from flowyml.storage.artifact_store import ArtifactStore
+from flowyml.storage.run_store import RunStore
 
 if TYPE_CHECKING:
     from flowyml.definition.steps import Step

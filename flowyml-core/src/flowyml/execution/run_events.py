@@ -22,12 +22,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from flowyml.errors import RunInterrupted
-from flowyml.records.results import ExecutionResult
 from flowyml.records.listener import RunListener
+from flowyml.records.results import ExecutionResult
 
 if TYPE_CHECKING:
-    from flowyml.storage.pipeline_run import PipelineRun
     from flowyml.plugins.manager import HookImplementation
+    from flowyml.storage.pipeline_run import PipelineRun
 
 __all__ = ["RUN_EVENT_HOOKS", "RunEvents"]
 

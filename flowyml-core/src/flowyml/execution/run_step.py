@@ -17,15 +17,15 @@ from contextvars import copy_context
 from datetime import UTC, datetime
 from typing import Any
 
-from flowyml.storage.artifact_store import ArtifactStore
-from flowyml.storage.artifact import Artifact
-from flowyml.storage.cache import CacheStore, cache_key
-from flowyml.errors import ArtifactError, MaterializationError, StepExecutionError, StepTimeoutError
 from flowyml.definition.fingerprint import stable_hash
+from flowyml.definition.steps import Step
+from flowyml.errors import ArtifactError, MaterializationError, StepExecutionError, StepTimeoutError
 from flowyml.execution.interrupts import user_interrupted
 from flowyml.execution.log_capture import StepLog, capture_step_output
 from flowyml.records.results import ExecutionResult
-from flowyml.definition.steps import Step
+from flowyml.storage.artifact import Artifact
+from flowyml.storage.artifact_store import ArtifactStore
+from flowyml.storage.cache import CacheStore, cache_key
 
 __all__ = [
     "execute_step_in_process",

@@ -1,4 +1,4 @@
-"""Orchestrators: schedule a pipeline's DAG over an executor, or hand it to a remote system."""
+"""The scheduler: walks a pipeline's DAG group by group over an executor."""
 
 from __future__ import annotations
 
@@ -9,32 +9,32 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from flowyml.storage.artifact_store import ArtifactStore
-from flowyml.storage.artifact import Artifact
-from flowyml.storage.cache import CacheStore
 from flowyml.definition.context import Context
-from flowyml.definition.dag import DAG
+from flowyml.definition.grouping import StepGroup, group_steps
+from flowyml.definition.parameters import effective_parameters
 from flowyml.errors import RunInterrupted
 from flowyml.execution.executor import Executor, result_artifacts
-from flowyml.definition.grouping import StepGroup, group_steps
 from flowyml.execution.log_capture import routing_installed
-from flowyml.definition.parameters import effective_parameters
-from flowyml.storage.pipeline_run import PipelineRun
-from flowyml.records.results import ExecutionResult
 from flowyml.execution.resume import Completed, key_of, restore_completed, reusable_results
-from flowyml.records.listener import RunListener
-from flowyml.storage.run_store import RunStore
-from flowyml.records.status import ExecutionStatus
+from flowyml.execution.run_state import RunState as _RunState
 from flowyml.execution.run_step import value_fingerprint
 from flowyml.execution.step_threads import StepThreads
+from flowyml.records.listener import RunListener
+from flowyml.records.results import ExecutionResult
+from flowyml.records.status import ExecutionStatus
+from flowyml.storage.artifact import Artifact
+from flowyml.storage.artifact_store import ArtifactStore
+from flowyml.storage.cache import CacheStore
+from flowyml.storage.pipeline_run import PipelineRun
+from flowyml.storage.run_store import RunStore
 
 if TYPE_CHECKING:
-    from flowyml.definition.pipeline import Pipeline
+    from flowyml.definition.pipeline import PipelineDefinition as Pipeline
 
-__all__ = ["Orchestrator"]
+__all__ = ["Orchestrator", "Scheduler"]
 
 
-class Orchestrator:
+class Scheduler:
     """Runs a pipeline's step groups over an executor, in dependency order.
 
     Ready groups run concurrently up to the executor's ``max_workers``; outputs flow
@@ -394,24 +394,5 @@ def _skipped(step_name: str) -> ExecutionResult:
     return ExecutionResult(step_name=step_name, success=True, skipped=True)
 
 
-class _RunState:
-    """Mutable bookkeeping of one run, owned by the orchestrating thread."""
-
-    def __init__(self, groups: list[StepGroup], artifacts: dict[str, Artifact], dag: DAG) -> None:
-        self.groups = groups
-        self.by_name = {g.name: g for g in groups}
-        self.group_of = {s.name: g for g in groups for s in g.steps}
-        self.producers = dag.producers  # artifact name -> the step producing it
-        self.condition_inputs = dag.condition_inputs  # step -> artifacts its condition reads
-        self.recomputed: set[str] = set()  # lost artifacts recomputed once already
-        self.children: dict[str, list[str]] = {g.name: [] for g in groups}
-        for group in groups:
-            for up in group.upstream:
-                self.children[up].append(group.name)
-        self.waiting = {g.name: len(g.upstream) for g in groups}
-        self.artifacts = artifacts
-        self.results: dict[str, ExecutionResult] = {}
-        self.failed: list[str] = []
-        self.blocked: set[str] = set()
-        self.running: dict[str, float] = {}  # step dispatched, not finished -> when (epoch)
-        self.stopped = False
+# The name the scheduler had in version 1 of the backend API; kept working.
+Orchestrator = Scheduler

@@ -24,11 +24,12 @@ import os
 import sys
 from typing import Any
 
-from flowyml.storage.artifact_store import ArtifactRef, ArtifactStore
-from flowyml.storage.artifact import Artifact
-from flowyml.errors import ArtifactError, PipelineDefinitionError
-from flowyml.records.results import ExecutionResult
 from flowyml.definition.steps import Step
+from flowyml.errors import ArtifactError, PipelineDefinitionError
+from flowyml.records.artifact_ref import ArtifactRef
+from flowyml.records.results import ExecutionResult
+from flowyml.storage.artifact import Artifact
+from flowyml.storage.artifact_store import ArtifactStore
 
 __all__ = [
     "TASK_FORMAT",
@@ -125,7 +126,7 @@ def read_manifest(store: ArtifactStore, run_id: str, group: str) -> list[Executi
 
 
 def _resolve_steps(task: dict[str, Any]) -> list[Step]:
-    from flowyml.definition.pipeline import Pipeline
+    from flowyml.definition.pipeline import PipelineDefinition as Pipeline
     from flowyml.definition.references import load_reference
 
     reference = task["reference"]
@@ -186,8 +187,8 @@ def run_task(
         PipelineDefinitionError: the task and the expected steps disagree, or the
             pipeline cannot be imported.
     """
-    from flowyml.execution.interrupts import stop_on_sigterm
     from flowyml.definition.pipeline import STEP_RUNNER_ENV
+    from flowyml.execution.interrupts import stop_on_sigterm
     from flowyml.execution.run_step import execute_step_in_process
 
     os.environ[STEP_RUNNER_ENV] = "1"

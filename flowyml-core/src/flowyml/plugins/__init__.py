@@ -1,1 +1,2 @@
-"""Hook specifications and the discovery of installed plugins through the ``flowyml`` entry-point group."""
+"""Hook specifications, and the discovery of installed plugins through the ``flowyml``
+entry-point group."""

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from flowyml.records.results import ExecutionResult
     from flowyml.storage.artifact_store import ArtifactStore
     from flowyml.storage.materializers import Materializer
-    from flowyml.records.results import ExecutionResult
 
 __all__ = ["hookimpl", "hookspec"]
 

@@ -13,17 +13,16 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
 import pluggy
 
-from flowyml.plugins import hookspecs
 from flowyml.errors import PluginError
-
-if TYPE_CHECKING:
-    from flowyml.storage.artifact_store import ArtifactStore
-    from flowyml.storage.materializers import Materializer
+from flowyml.plugins import hookspecs
+from flowyml.records.artifact_ref import install_store_resolver
+from flowyml.storage.artifact_store import ArtifactStore, LocalArtifactStore
+from flowyml.storage.materializers import Materializer, builtin_materializers
 
 __all__ = ["BackendInfo", "HookImplementation", "PluginManager", "get_plugin_manager"]
 
@@ -107,6 +106,8 @@ class PluginManager:
     _conflicts: dict[str, PluginError] = field(default_factory=dict)
     _loaded: bool = False
     _stores: dict[str, ArtifactStore] = field(default_factory=dict)
+    _store_classes: dict[str, type[ArtifactStore]] | None = None
+    _materializers: list[Materializer] | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
@@ -227,9 +228,6 @@ class PluginManager:
             return self._backends
 
     def _collect_backends(self) -> dict[str, BackendInfo]:
-        from flowyml.execution.executor import Executor
-        from flowyml.execution.remote import RemoteOrchestrator
-
         found: dict[str, BackendInfo] = {}
         claimed: dict[str, list[BackendInfo]] = {}
         for source, classes in self._call_each("flowyml_register_backends"):
@@ -238,11 +236,10 @@ class PluginManager:
                 if not isinstance(cls, type):
                     self.errors.append(PluginError(f"{where} registered {cls!r}, not a class"))
                     continue
-                if issubclass(cls, RemoteOrchestrator):
-                    kind = "orchestrator"
-                elif issubclass(cls, Executor):
-                    kind = "executor"
-                else:
+                # The two backend base classes say which kind they are (``backend_kind``),
+                # so discovery needs no import of the execution layer.
+                kind = getattr(cls, "backend_kind", None)
+                if kind not in ("executor", "orchestrator"):
                     self.errors.append(
                         PluginError(
                             f"{where}: backend class {cls.__qualname__} subclasses neither "
@@ -299,23 +296,30 @@ class PluginManager:
 
     # -- stores and materializers ----------------------------------------------------
     def artifact_store_classes(self) -> dict[str, type[ArtifactStore]]:
-        """URI scheme -> artifact store class (the core's ``file`` store included)."""
-        from flowyml.storage.artifact_store import LocalArtifactStore
+        """URI scheme -> artifact store class (the core's ``file`` store included).
 
-        classes: dict[str, type[ArtifactStore]] = {"file": LocalArtifactStore}
-        for _source, stores in self._call_each("flowyml_register_artifact_stores"):
-            for store in stores:
-                classes.setdefault(store.scheme, store)
-        return classes
+        Asked of the plugins once per manager: a hook that raises is reported once.
+        """
+        with self._lock:
+            if self._store_classes is None:
+                classes: dict[str, type[ArtifactStore]] = {"file": LocalArtifactStore}
+                for _source, stores in self._call_each("flowyml_register_artifact_stores"):
+                    for store in stores:
+                        classes.setdefault(store.scheme, store)
+                self._store_classes = classes
+            return self._store_classes
 
     def materializers(self) -> list[Materializer]:
-        """Plugin materializers first, then the built-in ones."""
-        from flowyml.storage.materializers import builtin_materializers
-
-        extra = [
-            m for _source, items in self._call_each("flowyml_register_materializers") for m in items
-        ]
-        return [*extra, *builtin_materializers()]
+        """Plugin materializers first, then the built-in ones (asked once per manager)."""
+        with self._lock:
+            if self._materializers is None:
+                extra = [
+                    m
+                    for _source, items in self._call_each("flowyml_register_materializers")
+                    for m in items
+                ]
+                self._materializers = [*extra, *builtin_materializers()]
+            return list(self._materializers)
 
     def add_artifact_store(self, store: ArtifactStore) -> None:
         """Serve every URI under ``store.root`` with this configured instance (a backend
@@ -366,3 +370,11 @@ def reset_plugin_manager() -> None:
     global _manager
     with _manager_lock:
         _manager = None
+
+
+def _store_for(uri: str) -> ArtifactStore:
+    return get_plugin_manager().artifact_store_for(uri)
+
+
+# References read without a store find theirs through the process's plugin manager.
+install_store_resolver(_store_for)

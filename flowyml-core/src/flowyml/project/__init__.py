@@ -1,1 +1,2 @@
-"""A project: its folder, its ``flowyml.yaml``, its stores, its run history and their garbage collection."""
+"""A project: its folder, its ``flowyml.yaml``, its stores, its run history and their
+garbage collection."""

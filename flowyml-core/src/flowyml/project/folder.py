@@ -6,9 +6,9 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+from flowyml.project.config import ProjectConfig, StackConfig, find_project_root, load_config
 from flowyml.storage.artifact_store import ArtifactStore
 from flowyml.storage.cache import CacheStore
-from flowyml.project.config import ProjectConfig, StackConfig, find_project_root, load_config
 from flowyml.storage.database import Database
 from flowyml.storage.run_store import CrashedRun, RunStore
 

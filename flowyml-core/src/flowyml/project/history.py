@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flowyml.records.results import ExecutionResult
+from flowyml.records.status import ExecutionStatus
 from flowyml.storage.artifact import Artifact
 from flowyml.storage.pipeline_run import PipelineRun
-from flowyml.records.results import ExecutionResult
 from flowyml.storage.run_store import StepRecord
-from flowyml.records.status import ExecutionStatus
 
 __all__ = ["get_run", "result_from_record"]
 

@@ -1,1 +1,2 @@
-"""Records every layer passes around: statuses, resources, results, artifact references, run events."""
+"""Records every layer passes around: statuses, resources, results, artifact references,
+run events."""

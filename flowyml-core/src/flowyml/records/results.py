@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from flowyml.errors import FlowyMLError
+from flowyml.records.artifact_ref import ArtifactRef
 from flowyml.records.status import ExecutionStatus
 
 __all__ = ["ExecutionResult", "SubmissionResult", "WaitTimeoutError"]
@@ -76,8 +77,6 @@ class ExecutionResult(BaseModel):
         uri = self.outputs.get(name) if name else self.artifact_uri
         if uri is None:
             return self.output
-        from flowyml.storage.artifact_store import ArtifactRef
-
         return ArtifactRef(uri, "", 0).load()
 
     @property

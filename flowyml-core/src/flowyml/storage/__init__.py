@@ -1,1 +1,2 @@
-"""Where runs and artifacts live: the SQLite run store, the cache index, artifact stores and materializers."""
+"""Where runs and artifacts live: the SQLite run store, the cache index, artifact stores
+and materializers."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from flowyml.storage.artifact_store import ArtifactRef
-from flowyml.storage.cache import output_fingerprint
 from flowyml.errors import ArtifactLoadError
+from flowyml.records.artifact_ref import ArtifactRef
+from flowyml.storage.cache import output_fingerprint
 
 __all__ = ["Artifact", "digest_from_uri"]
 

@@ -25,56 +25,12 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 from urllib.parse import unquote, urlparse
 
-from flowyml.storage.database import Database
 from flowyml.errors import ArtifactError, ArtifactLoadError, MaterializationError
+from flowyml.records.artifact_ref import ArtifactRef
+from flowyml.storage.database import Database
 from flowyml.storage.materializers import Materializer
 
-__all__ = ["ArtifactRef", "ArtifactStore", "LocalArtifactStore"]
-
-
-class ArtifactRef:
-    """A reference to a stored artifact; the value is read only when asked for.
-
-    Attributes:
-        uri: where the artifact lives.
-        digest: SHA-256 of its bytes.
-        size: its size in bytes.
-    """
-
-    __slots__ = ("_store", "digest", "size", "uri")
-
-    def __init__(self, uri: str, digest: str, size: int, store: ArtifactStore | None = None):
-        self.uri = uri
-        self.digest = digest
-        self.size = size
-        self._store = store
-
-    def load(self, store: ArtifactStore | None = None) -> Any:
-        """Read the value back with the materializer its extension names.
-
-        Raises:
-            ArtifactError: it does not exist or cannot be read
-                (:class:`~flowyml.storage.materializers.ArtifactLoadError` when its bytes cannot be
-                turned back into a value).
-        """
-        chosen = store or self._store
-        if chosen is None:
-            from flowyml.plugins.manager import get_plugin_manager
-
-            chosen = get_plugin_manager().artifact_store_for(self.uri)
-        return chosen.load(self.uri)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for manifests and records."""
-        return {"uri": self.uri, "digest": self.digest, "size": self.size}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], store: ArtifactStore | None = None) -> ArtifactRef:
-        """Inverse of :meth:`to_dict`."""
-        return cls(data["uri"], data.get("digest", ""), int(data.get("size", 0)), store)
-
-    def __repr__(self) -> str:
-        return f"ArtifactRef({self.uri!r})"
+__all__ = ["ArtifactStore", "LocalArtifactStore"]
 
 
 class ArtifactStore(ABC):

@@ -15,8 +15,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from flowyml.storage.database import Database
 from flowyml.definition.fingerprint import stable_hash
+from flowyml.storage.database import Database
 
 __all__ = ["CACHE_FORMAT", "CacheStore", "cache_key", "output_fingerprint"]
 

@@ -22,6 +22,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from flowyml.storage.schema import ADDED_COLUMNS as _ADDED_COLUMNS
+from flowyml.storage.schema import SCHEMA as _SCHEMA
+
 __all__ = ["Database"]
 
 # A dropped write is reported through logging, not warnings.warn: it happens on the writer
@@ -44,72 +47,6 @@ def _flush_all() -> None:
         except Exception as exc:  # the other databases must still be flushed
             _log.error("flowyml: could not commit to %s at exit: %s", database.path, exc)
 
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    pipeline TEXT NOT NULL,
-    backend TEXT NOT NULL,
-    status TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    finished_at REAL,
-    params TEXT NOT NULL DEFAULT '{}',
-    error TEXT,
-    project TEXT NOT NULL DEFAULT 'default',
-    resumed_from TEXT,
-    pipeline_ref TEXT,
-    owner_host TEXT,
-    owner_pid INTEGER,
-    owner_started INTEGER,
-    owner_machine TEXT,
-    heartbeat_at REAL
-);
-CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
-CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
-CREATE TABLE IF NOT EXISTS step_runs (
-    run_id TEXT NOT NULL,
-    step TEXT NOT NULL,
-    status TEXT NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    duration REAL,
-    retries INTEGER NOT NULL DEFAULT 0,
-    cached INTEGER NOT NULL DEFAULT 0,
-    skipped INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    traceback TEXT,
-    outputs TEXT NOT NULL DEFAULT '{}',
-    exit_code INTEGER,
-    cache_key TEXT,
-    resume_key TEXT,
-    PRIMARY KEY (run_id, step)
-);
-CREATE TABLE IF NOT EXISTS logs (
-    run_id TEXT NOT NULL,
-    step TEXT NOT NULL,
-    ts REAL NOT NULL,
-    text TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS logs_run ON logs(run_id, step);
-CREATE TABLE IF NOT EXISTS cache (
-    key TEXT PRIMARY KEY,
-    step TEXT NOT NULL,
-    outputs TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS cache_step ON cache(step);
-"""
-
-# Columns added after the first release: (table, column, declaration). Databases created
-# earlier get them on open; a table this file does not have is left alone.
-_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("runs", "owner_host", "TEXT"),
-    ("runs", "owner_pid", "INTEGER"),
-    ("runs", "owner_started", "INTEGER"),
-    ("runs", "owner_machine", "TEXT"),
-    ("runs", "heartbeat_at", "REAL"),
-    ("step_runs", "resume_key", "TEXT"),
-)
 
 _FLUSH_INTERVAL = 0.2
 _FLUSH_BATCH = 2000

@@ -26,13 +26,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import IO, Any, ClassVar
 
-from flowyml.errors import ArtifactLoadError
 from flowyml.definition.references import (
     import_pipeline_global,
     is_file_module,
     main_module_as,
     main_module_name,
 )
+from flowyml.errors import ArtifactLoadError
 
 __all__ = [
     "ArtifactLoadError",

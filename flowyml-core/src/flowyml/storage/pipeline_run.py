@@ -6,10 +6,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowyml.storage.artifact import Artifact
 from flowyml.errors import FlowyMLError
 from flowyml.records.results import ExecutionResult
 from flowyml.records.status import ExecutionStatus
+from flowyml.storage.artifact import Artifact
 
 __all__ = ["OutputNotAvailable", "PipelineRun"]
 

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ValidationError
 
 from flowyml.errors import ConfigError
 from flowyml.execution.executor import Executor, ExecutorConfig
-from flowyml.plugins.manager import get_plugin_manager
 from flowyml.execution.remote import RemoteOrchestrator, RemoteOrchestratorConfig
+from flowyml.plugins.manager import get_plugin_manager
 from flowyml.testing.harness import ConformanceBase, ConformanceProject
 
 __all__ = ["ContractTests"]

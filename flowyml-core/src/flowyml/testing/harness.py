@@ -24,14 +24,15 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
-from flowyml.project.config import StackConfig
+from flowyml.definition.pipeline import new_run_id
 from flowyml.errors import FlowyMLError, PluginError
 from flowyml.execution.executor import Executor
-from flowyml.definition.pipeline import Pipeline, new_run_id
-from flowyml.storage.pipeline_run import PipelineRun
-from flowyml.plugins.manager import BackendInfo, get_plugin_manager, reset_plugin_manager
-from flowyml.project.folder import forget_projects, open_project
+from flowyml.execution.launch import Pipeline
 from flowyml.execution.remote import RemoteOrchestrator
+from flowyml.plugins.manager import BackendInfo, get_plugin_manager, reset_plugin_manager
+from flowyml.project.config import StackConfig
+from flowyml.project.folder import forget_projects, open_project
+from flowyml.storage.pipeline_run import PipelineRun
 from flowyml.storage.run_store import RunRecord
 from flowyml.testing.pipelines import RUNNING_MARKER
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flowyml.definition.context import Context
-from flowyml.definition.pipeline import Pipeline
 from flowyml.definition.retry import RetryPolicy
 from flowyml.definition.steps import step
+from flowyml.execution.launch import Pipeline
 
 __all__ = [
     "EXAMPLES",

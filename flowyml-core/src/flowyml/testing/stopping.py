@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from flowyml.errors import RunInterrupted
-from flowyml.storage.pipeline_run import PipelineRun
 from flowyml.execution.remote import RemoteOrchestrator
+from flowyml.storage.pipeline_run import PipelineRun
 from flowyml.testing.harness import ConformanceBase, ConformanceProject, Leftovers, wait_for
 from flowyml.testing.pipelines import sleepy
 
