@@ -11,6 +11,7 @@ too — pods and Secrets owned by a Job alike.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from . import pod_status
 from .container_plan import remove_scratch
 from .docker_pods import DockerPods
 from .errors import ApiError, status_object
-from .jobs import JobController, owned_by, random_suffix
+from .jobs import JobController, job_labels, owned_by, random_suffix
 from .kubelet import Kubelet
 from .scheduler import FakeNode, unschedulable_reason
 from .store import ObjectStore, now_rfc3339
@@ -84,6 +85,14 @@ class Cluster:
         meta["namespace"] = namespace
         if resource == "jobs":
             job = default_and_validate_job(body)
+            uid = job["metadata"]["uid"] = str(uuid.uuid4())
+            name = job["metadata"]["name"]
+            job["spec"]["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+            template_meta = job["spec"]["template"]["metadata"]
+            template_meta["labels"] = {
+                **(template_meta.get("labels") or {}),
+                **job_labels(name, uid),
+            }
             with self.store.lock:
                 created = self.store.create("jobs", job, "batch")
                 self.jobs.job_created(created)

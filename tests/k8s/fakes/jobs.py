@@ -21,7 +21,7 @@ from .store import now_rfc3339
 if TYPE_CHECKING:
     from .cluster import Cluster
 
-__all__ = ["JobController", "owned_by"]
+__all__ = ["JobController", "job_labels", "owned_by", "random_suffix"]
 
 Obj = dict[str, Any]
 _TERMINAL = ("Succeeded", "Failed")
@@ -32,6 +32,16 @@ _ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the apiserver's generateName alphab
 def owned_by(obj: Obj, uid: str) -> bool:
     """Whether ``obj`` has an ownerReference to ``uid``."""
     return any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or [])
+
+
+def job_labels(name: str, uid: str) -> dict[str, str]:
+    """The labels the Job controller puts on its pods (and the apiserver on the template)."""
+    return {
+        "batch.kubernetes.io/controller-uid": uid,
+        "batch.kubernetes.io/job-name": name,
+        "controller-uid": uid,
+        "job-name": name,
+    }
 
 
 def random_suffix() -> str:
@@ -190,12 +200,9 @@ class JobController:
     @staticmethod
     def _pod_for(job: Obj) -> Obj:
         meta, template = job["metadata"], job["spec"]["template"]
-        labels = dict(template["metadata"].get("labels") or {})
-        labels |= {
-            "batch.kubernetes.io/controller-uid": meta["uid"],
-            "batch.kubernetes.io/job-name": meta["name"],
-            "controller-uid": meta["uid"],
-            "job-name": meta["name"],
+        labels = {
+            **(template["metadata"].get("labels") or {}),
+            **job_labels(meta["name"], meta["uid"]),
         }
         return {
             "apiVersion": "v1",

@@ -107,12 +107,9 @@ def set_waiting(pod: Pod, reason: str, message: str | None) -> None:
 def set_running(pod: Pod, container_id: str, started_at: str) -> None:
     """Running and ready (the fake has no probes)."""
     pod["status"]["phase"] = "Running"
-    old = pod["status"].get("containerStatuses") or [{}]
-    old[0]["containerID"] = f"docker://{container_id}"
-    pod["status"]["containerStatuses"] = old
-    pod["status"]["containerStatuses"] = _container_status(
-        pod, {"running": {"startedAt": started_at}}, ready=True
-    )
+    running = _container_status(pod, {"running": {"startedAt": started_at}}, ready=True)
+    running[0]["containerID"] = f"docker://{container_id}"
+    pod["status"]["containerStatuses"] = running
     _set_conditions(pod, True, True)
 
 
@@ -128,6 +125,9 @@ def set_terminated(
     }
     if exit_code > 128:
         terminated["signal"] = exit_code - 128
+    container_id = (pod["status"].get("containerStatuses") or [{}])[0].get("containerID")
+    if container_id:
+        terminated["containerID"] = container_id
     pod["status"]["phase"] = "Succeeded" if exit_code == 0 else "Failed"
     pod["status"]["containerStatuses"] = _container_status(pod, {"terminated": terminated})
     _set_conditions(pod, True, False, "PodCompleted")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,7 @@ from .quantities import parse_quantity
 __all__ = ["NODE_NAME", "FakeNode", "pod_requests", "unschedulable_reason"]
 
 NODE_NAME = "fake-node"
+_BOOTED = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 _DEFAULT_LABELS = {
     "kubernetes.io/hostname": NODE_NAME,
     "kubernetes.io/os": "linux",
@@ -55,7 +57,12 @@ class FakeNode:
         return {
             "kind": "Node",
             "apiVersion": "v1",
-            "metadata": {"name": NODE_NAME, "labels": self.all_labels(), "uid": NODE_NAME},
+            "metadata": {
+                "name": NODE_NAME,
+                "labels": self.all_labels(),
+                "uid": NODE_NAME,
+                "creationTimestamp": _BOOTED,
+            },
             "spec": {},
             "status": {
                 "capacity": self.capacity(),

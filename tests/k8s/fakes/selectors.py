@@ -2,8 +2,8 @@
 
 Label selectors: ``a=b``, ``a==b``, ``a!=b``, ``a``, ``!a``, ``a in (x,y)``,
 ``a notin (x,y)``, joined by commas (all must hold). Field selectors: ``metadata.name``,
-``metadata.namespace`` and ``status.phase`` with ``=``, ``==`` and ``!=``, which is what
-``kubectl delete --wait`` and pod listings by phase use.
+``status.phase``, ``involvedObject.name`` or any other dotted path, with ``=``, ``==`` and
+``!=``: what ``kubectl delete --wait``, ``kubectl describe`` and listings by phase use.
 """
 
 from __future__ import annotations
@@ -74,31 +74,27 @@ def match_labels_selector(match_labels: Mapping[str, str]) -> str:
     return ",".join(f"{key}={value}" for key, value in sorted(match_labels.items()))
 
 
-_FIELDS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
-    "metadata.name": lambda obj: obj["metadata"].get("name"),
-    "metadata.namespace": lambda obj: obj["metadata"].get("namespace"),
-    "status.phase": lambda obj: (obj.get("status") or {}).get("phase"),
-}
+def _field_value(obj: Mapping[str, Any], path: str) -> Any:
+    node: Any = obj
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
 
 
 def field_selector(selector: str | None) -> Predicate:
     """A predicate for a ``fieldSelector`` query parameter (None: everything).
 
     Raises:
-        ApiError: 400 BadRequest naming a field the fake does not index.
+        ApiError: 400 BadRequest for a term that does not parse.
     """
     terms: list[Predicate] = []
     for term in _split_terms(selector or ""):
         match = re.match(r"^\s*([\w.]+)\s*(==|=|!=)\s*(.*?)\s*$", term)
-        if match is None or match.group(1) not in _FIELDS:
-            raise ApiError.bad_request(
-                f'"{term}" is not a known field selector: only "metadata.name", '
-                '"metadata.namespace", "status.phase"'
-            )
-        field, operator, value = match.groups()
-        getter = _FIELDS[field]
+        if match is None:
+            raise ApiError.bad_request(f'invalid field selector: "{term}"')
+        path, operator, value = match.groups()
         if operator == "!=":
-            terms.append(lambda obj, g=getter, v=value: g(obj) != v)
+            terms.append(lambda obj, p=path, v=value: str(_field_value(obj, p) or "") != v)
         else:
-            terms.append(lambda obj, g=getter, v=value: g(obj) == v)
+            terms.append(lambda obj, p=path, v=value: str(_field_value(obj, p) or "") == v)
     return lambda obj: all(term(obj) for term in terms)

@@ -74,7 +74,7 @@ class ObjectStore:
         with self.lock:
             if key in self._objects:
                 raise ApiError.already_exists(resource, meta["name"], group)
-            meta["uid"] = str(uuid.uuid4())
+            meta.setdefault("uid", str(uuid.uuid4()))
             meta["creationTimestamp"] = now_rfc3339()
             meta.setdefault("generation", 1)
             self._objects[key] = obj
