@@ -153,7 +153,7 @@ def _stop_sagemaker(server: Any) -> None:
 
 def _wait_for_no_leftovers(server: Any) -> list[Any]:
     deadline = time.monotonic() + LEFTOVER_DEADLINE_SECONDS
-    left = server.launcher.leftovers()
+    left: list[Any] = server.launcher.leftovers()
     while left and time.monotonic() < deadline:
         time.sleep(0.1)
         left = server.launcher.leftovers()

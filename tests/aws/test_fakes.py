@@ -41,7 +41,7 @@ def error_of(raised: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
 
 def containers_of_job(docker_engine: Any, name: str) -> list[Any]:
     """Every container (any state) of the job called ``name``."""
-    return docker_engine.containers.list(all=True, filters={"label": f"{JOB_LABEL}={name}"})
+    return list(docker_engine.containers.list(all=True, filters={"label": f"{JOB_LABEL}={name}"}))
 
 
 # ---------------------------------------------------------------------------- moto

@@ -174,9 +174,8 @@ class JobRunner:
             if container is not None and not self.settings.keep_containers:
                 self.launcher.remove(container)
             with self.table.lock:
-                secondary, message, reason = verdict
-                job.failure_reason = reason
-                self.table.advance(job, secondary, message)
+                job.failure_reason = verdict[2]
+                self.table.advance(job, verdict[0], verdict[1])
             job.finished.set()
 
     def _train(self, job: TrainingJob, container: Any, stream: Any) -> Verdict:
