@@ -257,6 +257,11 @@ def test_an_evicted_pod_fails_its_job(batch_api, core_api, k8s_namespace, fake_k
 
 
 def test_the_request_log_counts_calls(batch_api, k8s_namespace, fake_k8s):
+    batch_api.create_namespaced_job(k8s_namespace, job_manifest("dry", ["true"]), dry_run="All")
+    assert not batch_api.list_namespaced_job(k8s_namespace).items
+    [dry] = fake_k8s.requests.requests(verb="create", resource="jobs")
+    assert dry.query == {"dryRun": "All"} and dry.status == 201
+    fake_k8s.requests.clear()
     batch_api.list_namespaced_job(k8s_namespace, label_selector="run=x")
     [listed] = fake_k8s.requests.requests(verb="list", resource="jobs")
     assert listed.query == {"labelSelector": "run=x"} and listed.namespace == k8s_namespace

@@ -24,6 +24,7 @@ from .routes import Route, parse_path
 from .selectors import field_selector, label_selector
 from .tables import to_table
 from .updates import apply_patch, merge_allowed
+from .validation import default_and_validate_job, validate_secret
 
 if TYPE_CHECKING:
     from .server import FakeKubeApiServer
@@ -160,11 +161,13 @@ class ApiHandler(BaseHTTPRequestHandler):
             return self._watch(route, query)
         if method == "GET":
             return self._list(route, query)
+        if query.get("dryRun") == "All" and method != "GET":
+            return self._dry_run(method, route, body)
         if method == "POST" and not route.name and route.namespace:
             obj = cluster.create(route.resource, route.namespace, body or {})
             return self._answer(201, route, obj)
         if method == "DELETE" and route.name:
-            options = {**(body or {}), **{k: v for k, v in query.items() if k != "dryRun"}}
+            options = {**(body or {}), **query}
             answer = cluster.delete(route.resource, route.namespace, route.name, options)
             return self._answer(200, route, answer)
         if method == "DELETE" and route.namespace:
@@ -172,6 +175,19 @@ class ApiHandler(BaseHTTPRequestHandler):
         if method in ("PUT", "PATCH") and route.name and not route.subresource:
             return self._update(method, route, body)
         raise ApiError.method_not_allowed(f"the fake does not serve {method} {path}")
+
+    def _dry_run(self, method: str, route: Route, body: Any) -> int:
+        """``dryRun=All``: validate a create, or show the object, and change nothing."""
+        if method == "POST" and route.resource in ("jobs", "secrets"):
+            check = default_and_validate_job if route.resource == "jobs" else validate_secret
+            obj = check({**(body or {}), "metadata": {**(body or {}).get("metadata", {})}})
+            obj["metadata"]["namespace"] = route.namespace
+            return self._answer(201, route, obj)
+        if route.name:
+            store = self.fake.cluster.store
+            obj = store.get(route.resource, route.namespace, route.name, route.group)
+            return self._answer(200, route, obj)
+        raise ApiError.method_not_allowed(f"the fake has no dry run of {method} {route.resource}")
 
     def _answer(self, code: int, route: Route, obj: Obj) -> int:
         if obj.get("kind") != "Status":
