@@ -122,7 +122,8 @@ def k8s_namespace() -> str:
 @pytest.fixture
 def k8s_kubeconfig(fake_k8s: Any, k8s_namespace: str, tmp_path: Path) -> Path:
     """A kubeconfig file for the session's fake, defaulting to this test's namespace."""
-    return fake_k8s.write_kubeconfig(tmp_path / "kubeconfig", k8s_namespace)
+    path: Path = fake_k8s.write_kubeconfig(tmp_path / "kubeconfig", k8s_namespace)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from . import pod_status
@@ -138,7 +139,7 @@ class Cluster:
                         "pods",
                         meta["namespace"],
                         meta["name"],
-                        lambda p, r=reason: pod_status.set_unschedulable(p, r),
+                        partial(pod_status.set_unschedulable, message=reason),
                     )
 
     def _bound(self) -> list[Obj]:

@@ -53,7 +53,9 @@ def _field(pod: Mapping[str, Any], path: str) -> str:
     return str(values[path] or "")
 
 
-def _env(pod: Mapping[str, Any], container: Mapping[str, Any], lookup: SecretLookup) -> dict:
+def _env(
+    pod: Mapping[str, Any], container: Mapping[str, Any], lookup: SecretLookup
+) -> dict[str, str]:
     namespace = pod["metadata"]["namespace"]
     env: dict[str, str] = {}
     for source in container.get("envFrom") or []:

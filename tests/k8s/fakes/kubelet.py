@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from . import pod_status
@@ -98,7 +99,9 @@ class Kubelet:
         with self._lock:
             self.runners.pop((namespace, name), None)
 
-    def terminate(self, runner: PodRunner, grace_seconds: float, eviction: str | None = None):
+    def terminate(
+        self, runner: PodRunner, grace_seconds: float, eviction: str | None = None
+    ) -> None:
         """Stop the pod's container: SIGTERM, SIGKILL after ``grace_seconds``."""
         with self.store.lock:
             if runner.stopping.is_set():
@@ -124,16 +127,15 @@ class Kubelet:
                 return True
             except ImagePullError as error:
                 self._update(
-                    runner, lambda p, e=error: pod_status.set_waiting(p, e.reason, e.message)
+                    runner,
+                    partial(pod_status.set_waiting, reason=error.reason, message=error.message),
                 )
                 if runner.stopping.wait(self.image_backoff_seconds):
                     return False
                 if error.reason == "ErrImagePull":
                     message = f'Back-off pulling image "{image}"'
-                    self._update(
-                        runner,
-                        lambda p, m=message: pod_status.set_waiting(p, "ImagePullBackOff", m),
-                    )
+                    waiting = partial(pod_status.set_waiting, reason="ImagePullBackOff")
+                    self._update(runner, partial(waiting, message=message))
                 runner.stopping.wait(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
         return False
@@ -149,10 +151,8 @@ class Kubelet:
                 return build_plan(pod, self.claims, lookup)
             except ConfigError as error:
                 message = str(error)
-                self._update(
-                    runner,
-                    lambda p, m=message: pod_status.set_waiting(p, "CreateContainerConfigError", m),
-                )
+                waiting = partial(pod_status.set_waiting, reason="CreateContainerConfigError")
+                self._update(runner, partial(waiting, message=message))
                 runner.stopping.wait(self.image_backoff_seconds)
         return None
 

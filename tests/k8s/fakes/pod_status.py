@@ -26,7 +26,9 @@ Pod = dict[str, Any]
 _CONDITIONS = ("PodScheduled", "Initialized", "ContainersReady", "Ready")
 
 
-def _condition(kind: str, status: bool, reason: str | None = None, message: str | None = None):
+def _condition(
+    kind: str, status: bool, reason: str | None = None, message: str | None = None
+) -> dict[str, Any]:
     condition: dict[str, Any] = {
         "type": kind,
         "status": "True" if status else "False",

@@ -93,8 +93,12 @@ def field_selector(selector: str | None) -> Predicate:
         if match is None:
             raise ApiError.bad_request(f'invalid field selector: "{term}"')
         path, operator, value = match.groups()
-        if operator == "!=":
-            terms.append(lambda obj, p=path, v=value: str(_field_value(obj, p) or "") != v)
-        else:
-            terms.append(lambda obj, p=path, v=value: str(_field_value(obj, p) or "") == v)
+        terms.append(_field_term(path, value, negated=operator == "!="))
     return lambda obj: all(term(obj) for term in terms)
+
+
+def _field_term(path: str, value: str, negated: bool) -> Predicate:
+    def matches(obj: Mapping[str, Any]) -> bool:
+        return (str(_field_value(obj, path) or "") == value) != negated
+
+    return matches

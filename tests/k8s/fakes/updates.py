@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import copy
-from typing import Any
+from typing import Any, cast
 
 from .errors import ApiError
 
@@ -82,9 +82,9 @@ def apply_patch(live: Obj, patch: Any, content_type: str) -> Obj:
                 old = {r.get("uid"): r for r in live["metadata"].get("ownerReferences") or []}
                 old |= {r.get("uid"): r for r in refs}
                 merged["metadata"]["ownerReferences"] = list(old.values())
-            return merged
+            return cast(Obj, merged)
         if "merge-patch" in content_type:
-            return _merge(live, patch)
+            return cast(Obj, _merge(live, patch))
     except (KeyError, IndexError, ValueError, TypeError, AttributeError) as error:
         raise ApiError.bad_request(f"malformed patch: {error!r}") from error
     raise ApiError(415, "UnsupportedMediaType", f"the patch type {content_type!r} is not supported")
