@@ -258,6 +258,19 @@ def test_list_training_jobs_filters_by_name_and_status(
     assert "NextToken" in first_page
 
 
+def test_tags_given_at_create_are_listed_and_can_be_added(
+    fake_sagemaker: Any, sagemaker_client: Any
+) -> None:
+    request = training_job_request("127.0.0.1:5000/flowyml-aws-fake-missing:404")
+    arn = sagemaker_client.create_training_job(**request)["TrainingJobArn"]
+
+    sagemaker_client.add_tags(ResourceArn=arn, Tags=[{"Key": "flowyml:run", "Value": "r1"}])
+    tags = sagemaker_client.list_tags(ResourceArn=arn)["Tags"]
+
+    assert tags == [*request["Tags"], {"Key": "flowyml:run", "Value": "r1"}]
+    wait_for_status(sagemaker_client, request["TrainingJobName"])
+
+
 # ------------------------------------------------------------- request validation
 
 
