@@ -1,6 +1,6 @@
 """Benchmarks of the ``dask`` backend against the same work submitted directly to Dask.
 
-One 2-worker ``LocalCluster`` (processes, loopback) serves both sides of every pair, so
+One scheduler and two worker processes on 127.0.0.1 serves both sides of every pair, so
 the floor (``client.submit`` of the same functions, no flowyml) and the ``dask`` backend
 are measured side by side, alternating, in one run:
 
@@ -63,11 +63,17 @@ def _spread(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def _floor(client: Any, module: Any, fn: str, n: int) -> float:
+def _floor(address: str, module: Any, fn: str, n: int) -> float:
+    from distributed import Client
+
+    # A client of its own, closed before the backend's run opens one.
+    client = Client(address, set_as_default=False)
+    client.wait_for_workers(2, timeout=60)
     start = time.perf_counter()
     parts = [client.submit(getattr(module, fn), pure=False) for _ in range(n)]
     total = client.submit(module.join, *parts, pure=False).result()
     elapsed = time.perf_counter() - start
+    client.close()
     assert total == n, total
     return elapsed
 
@@ -81,13 +87,51 @@ def _ours(pipeline: Any, address: str, expected: int, output: str) -> float:
     return elapsed
 
 
-def _cluster(threads: int) -> Any:
-    from distributed import LocalCluster
+class _Cluster:
+    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1."""
 
-    return LocalCluster(
-        n_workers=2, threads_per_worker=threads, processes=True, host="127.0.0.1",
-        dashboard_address=None,
-    )
+    def __init__(self, threads: int) -> None:
+        import socket
+        import subprocess
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.scheduler_address = f"tcp://127.0.0.1:{port}"
+        dask = str(Path(sys.executable).with_name("dask"))
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        self.processes = [
+            subprocess.Popen(
+                [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                **quiet,
+            )
+        ]
+        for _ in range(2):
+            self.processes.append(
+                subprocess.Popen(
+                    [
+                        dask,
+                        "worker",
+                        self.scheduler_address,
+                        "--host",
+                        "127.0.0.1",
+                        "--nthreads",
+                        str(threads),
+                        "--no-dashboard",
+                    ],
+                    **quiet,
+                )
+            )
+
+    def close(self) -> None:
+        for process in reversed(self.processes):
+            process.terminate()
+        for process in self.processes:
+            process.wait()
+
+
+def _cluster(threads: int) -> _Cluster:
+    return _Cluster(threads)
 
 
 def main() -> None:
@@ -95,8 +139,6 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--steps", type=int, default=10_000)
     args = parser.parse_args()
-    from distributed import Client
-
     folder = Path(tempfile.mkdtemp(prefix="flowyml-bench-dask-"))
     (folder / "dask_bench_steps.py").write_text(STEPS_MODULE.format(n=args.steps))
     (folder / "flowyml.yaml").write_text(
@@ -110,22 +152,23 @@ def main() -> None:
 
     config = (folder / "flowyml.yaml").read_text()
     figures: dict[str, dict[str, list[float]]] = {}
-    for name, fn, pipeline, output, n, threads in (
-        ("wide", "one", module.wide, "total", args.steps, 2),
-        ("sleeps", "nap", module.sleeps, "slept", 64, 1),
+    # One cluster for both (the project's configuration is read once per process); workers
+    # of one thread, so that 64 sleeps of 0.1 s take 3.2 s on either side.
+    cluster = _cluster(1)
+    (folder / "flowyml.yaml").write_text(config.replace("ADDRESS", cluster.scheduler_address))
+    for name, fn, pipeline, output, n in (
+        ("sleeps", "nap", module.sleeps, "slept", 64),
+        ("wide", "one", module.wide, "total", args.steps),
     ):
-        cluster = _cluster(threads)
-        client = Client(cluster, set_as_default=False)
-        (folder / "flowyml.yaml").write_text(config.replace("ADDRESS", cluster.scheduler_address))
         floor, ours = [], []
-        _floor(client, module, fn, min(n, 500))  # warm both sides: imports, connections
+        _floor(
+            cluster.scheduler_address, module, fn, min(n, 500)
+        )  # warm both sides: imports, connections
         _ours(pipeline, cluster.scheduler_address, n, output) if n <= 64 else None
         for _ in range(args.repeat):
-            floor.append(_floor(client, module, fn, n))
+            floor.append(_floor(cluster.scheduler_address, module, fn, n))
             ours.append(_ours(pipeline, cluster.scheduler_address, n, output))
         figures[name] = {"floor": floor, "dask": ours}
-        client.close()
-        cluster.close()
         f, o = _spread(floor), _spread(ours)
         per = 1e6 / n
         print(
@@ -135,6 +178,8 @@ def main() -> None:
             f"ratio {o['median'] / f['median']:.2f}x",
             flush=True,
         )
+
+    cluster.close()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parent
+if str(TESTS.parent) not in sys.path:
+    sys.path.insert(0, str(TESTS.parent))  # cli_process, shared by the fault suites
 
 
 def unavailable(reason: str) -> None:

@@ -48,6 +48,10 @@ _OPEN_LOCK = threading.Lock()
 class _WorkerDied(Exception):
     """A worker died while running a group task (the reason names why)."""
 
+    def __init__(self, reason: str, address: str) -> None:
+        super().__init__(reason)
+        self.address = address
+
 
 class DaskExecutor(TaskExecutor):
     """Runs each step or group as a task on a Dask cluster (see the module docstring)."""
@@ -295,7 +299,7 @@ class DaskExecutor(TaskExecutor):
                 if not self._stopping and policy.should_retry(died, attempt):
                     attempt += 1
                     notes.append(f"flowyml-dask: attempt {attempt} of '{group}' lost: {died}\n")
-                    avoid.append(died.args[1])
+                    avoid.append(died.address)
                     time.sleep(policy.delay(attempt))
                     continue
                 return [_failed(first, f"step '{first}' failed: {died}", retries=attempt)]
@@ -370,6 +374,8 @@ class DaskExecutor(TaskExecutor):
                         f"dask: lost the scheduler at {cluster.address} while task {key} ran "
                         f"(client {cluster.client.status}); the run is recorded failed"
                     )
+        except _WorkerDied:
+            raise  # one attempt lost: the retry policy decides, the run goes on
         except BaseException:
             # Ctrl-C (or the scheduler lost): this run's tasks must not run on; the stop
             # asks the scheduler where they run before cancelling them.
