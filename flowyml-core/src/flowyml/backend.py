@@ -19,6 +19,17 @@ Contracts
     once); ``RunListener`` (progress events); ``hookimpl``
     (marks the plugin's hook implementations).
 
+Remote runs, one handle per step group
+    ``TrackedRemoteOrchestrator`` (a ``RemoteOrchestrator`` with run tracking, status,
+    details, logs and streams done: a backend adds how to start, watch and stop a
+    group's container or job, and ``foreign_*`` hooks for runs of other processes);
+    ``RunTracker`` and ``GroupRecord`` (what the submitting process knows of a run);
+    ``watch_handle``, ``Backoff`` and ``WatchOutcome`` (follow a job by polling with a
+    growing wait, copying its logs, stopping it on a stop or a timeout);
+    ``LogEntry``, ``log_text``, ``now_iso`` and ``stored_log_entries`` (log entries as
+    one typed record); ``validated_settings`` (settings checked, or a ``ConfigError``
+    naming each key).
+
 Step launching
     ``execute_step_in_process`` (run one step here with every policy applied);
     ``step_runner_args`` (the arguments of ``flowyml step-runner`` for one group),
@@ -77,6 +88,7 @@ __all__ = [
     "ArtifactRef",
     "ArtifactStore",
     "BackendError",
+    "Backoff",
     "CacheError",
     "CacheStore",
     "ConfigError",
@@ -87,8 +99,10 @@ __all__ = [
     "Executor",
     "ExecutorConfig",
     "FlowyMLError",
+    "GroupRecord",
     "LaunchOutcome",
     "LocalArtifactStore",
+    "LogEntry",
     "MaterializationError",
     "Materializer",
     "Orchestrator",
@@ -104,6 +118,7 @@ __all__ = [
     "RunNotFoundError",
     "RunRecord",
     "RunStore",
+    "RunTracker",
     "Scheduler",
     "StackConfig",
     "StepExecutionError",
@@ -113,7 +128,9 @@ __all__ = [
     "SubmissionResult",
     "SubmitOptions",
     "TaskExecutor",
+    "TrackedRemoteOrchestrator",
     "WaitTimeoutError",
+    "WatchOutcome",
     "artifact_store_for",
     "describe_exit",
     "execute_step_in_process",
@@ -123,7 +140,9 @@ __all__ = [
     "hookimpl",
     "installed_materializers",
     "load_config",
+    "log_text",
     "manifest_key",
+    "now_iso",
     "open_project",
     "parse_memory",
     "preload_step_runner",
@@ -132,7 +151,10 @@ __all__ = [
     "start_background_run",
     "step_runner_args",
     "step_runner_main",
+    "stored_log_entries",
     "task_key",
+    "validated_settings",
+    "watch_handle",
     "write_task",
 ]
 
@@ -153,6 +175,17 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "SubmitOptions": ("flowyml.execution.remote", "SubmitOptions"),
     "Orchestrator": ("flowyml.execution.scheduler", "Orchestrator"),
     "Scheduler": ("flowyml.execution.scheduler", "Scheduler"),
+    "TrackedRemoteOrchestrator": ("flowyml.execution.tracked_runs", "TrackedRemoteOrchestrator"),
+    "RunTracker": ("flowyml.execution.run_tracker", "RunTracker"),
+    "Backoff": ("flowyml.execution.handle_watch", "Backoff"),
+    "WatchOutcome": ("flowyml.execution.handle_watch", "WatchOutcome"),
+    "watch_handle": ("flowyml.execution.handle_watch", "watch_handle"),
+    "GroupRecord": ("flowyml.execution.run_tracker", "GroupRecord"),
+    "stored_log_entries": ("flowyml.execution.tracked_runs", "stored_log_entries"),
+    "LogEntry": ("flowyml.records.log_entry", "LogEntry"),
+    "log_text": ("flowyml.records.log_entry", "log_text"),
+    "now_iso": ("flowyml.records.log_entry", "now_iso"),
+    "validated_settings": ("flowyml.project.config", "validated_settings"),
     "start_background_run": ("flowyml.execution.background", "start_background_run"),
     "RunListener": ("flowyml.records.listener", "RunListener"),
     "hookimpl": ("flowyml.plugins.hookspecs", "hookimpl"),
@@ -234,6 +267,7 @@ if TYPE_CHECKING:
     )
     from flowyml.execution.background import start_background_run
     from flowyml.execution.executor import Executor, ExecutorConfig
+    from flowyml.execution.handle_watch import Backoff, WatchOutcome, watch_handle
     from flowyml.execution.launcher import LaunchOutcome, TaskExecutor, describe_exit
     from flowyml.execution.remote import (
         RemoteOrchestrator,
@@ -241,6 +275,7 @@ if TYPE_CHECKING:
         SubmitOptions,
     )
     from flowyml.execution.run_step import execute_step_in_process
+    from flowyml.execution.run_tracker import GroupRecord, RunTracker
     from flowyml.execution.scheduler import Orchestrator, Scheduler
     from flowyml.execution.step_runner import main as step_runner_main
     from flowyml.execution.step_runner import (
@@ -250,16 +285,19 @@ if TYPE_CHECKING:
         task_key,
         write_task,
     )
+    from flowyml.execution.tracked_runs import TrackedRemoteOrchestrator, stored_log_entries
     from flowyml.plugins.hookspecs import hookimpl
     from flowyml.project.config import (
         ProjectConfig,
         StackConfig,
         format_validation_error,
         load_config,
+        validated_settings,
     )
     from flowyml.project.folder import Project, open_project
     from flowyml.records.artifact_ref import ArtifactRef
     from flowyml.records.listener import RunListener
+    from flowyml.records.log_entry import LogEntry, log_text, now_iso
     from flowyml.records.resources import DockerConfig, ResourceConfig, parse_memory
     from flowyml.records.results import ExecutionResult, SubmissionResult, WaitTimeoutError
     from flowyml.records.status import ExecutionStatus

@@ -22,12 +22,15 @@ from pydantic import Field, SecretStr
 from flowyml.backend import (
     ArtifactStore,
     ExecutionResult,
+    ExecutionStatus,
     ExecutorConfig,
     LaunchOutcome,
     LocalArtifactStore,
     ResourceConfig,
+    RunTracker,
     TaskExecutor,
     describe_exit,
+    now_iso,
 )
 from flowyml_docker.containers import container_limits, container_name, parse_mounts
 from flowyml_docker.engine import (
@@ -40,12 +43,18 @@ from flowyml_docker.engine import (
     connect,
     engine_errors,
 )
-from flowyml_docker.run_tracker import RunTracker, now_iso
 from flowyml_docker.secrets import Redactor
 
 __all__ = ["DockerExecutor", "DockerExecutorConfig"]
 
 OOM_REASON = "was killed for exceeding its memory limit (OOM)"
+
+
+def _not_started(tracker: RunTracker, group: str) -> LaunchOutcome:
+    tracker.update(group, status=ExecutionStatus.CANCELLED, error="not started: run stopped")
+    return LaunchOutcome(
+        -signal.SIGTERM, reason="was not started: the run was stopped", cancelled=True
+    )
 
 
 class DockerExecutorConfig(ExecutorConfig):
@@ -158,7 +167,9 @@ class DockerExecutor(TaskExecutor):
             return self._tracker
         with self._lock:
             if run_id not in self._trackers:
-                self._trackers[run_id] = RunTracker(run_id, redactor=self.redactor)
+                self._trackers[run_id] = RunTracker(
+                    run_id, backend="docker", handle_key="container_id", redact=self.redactor.text
+                )
             return self._trackers[run_id]
 
     # -- the TaskExecutor contract ----------------------------------------------------------
@@ -205,12 +216,9 @@ class DockerExecutor(TaskExecutor):
     ) -> LaunchOutcome:
         """Run the step runner in a container, wait for it, read its end, remove it."""
         tracker = self.tracker(run_id)
-        record = tracker.group(group, [])
+        record = tracker.group(group)
         if tracker.is_cancelled():
-            tracker.update_group(group, status="cancelled", error="not started: run stopped")
-            return LaunchOutcome(
-                -signal.SIGTERM, reason="was not started: the run was stopped", cancelled=True
-            )
+            return _not_started(tracker, group)
         limits = (resources or ResourceConfig()).with_defaults(self.default_resources)
         client = self.client()
         volumes = dict(self.volumes)
@@ -226,10 +234,10 @@ class DockerExecutor(TaskExecutor):
             # Names only: lets another process mask these values in the container's logs.
             LABEL_SECRET_ENV: ",".join(sorted(self._secret_env)),
         }
-        tracker.update_group(
+        tracker.update(
             group,
-            status="creating",
-            launched_at=now_iso(),
+            status=ExecutionStatus.PROVISIONING,
+            submitted_at=now_iso(),
             resources=limits.model_dump(exclude_defaults=True),
         )
         try:
@@ -249,13 +257,13 @@ class DockerExecutor(TaskExecutor):
             )
         except engine_errors() as exc:
             reason = f"could not get a container: {self.redactor.text(str(exc))}"
-            tracker.update_group(group, status="failed", error=reason)
+            tracker.update(group, status=ExecutionStatus.FAILED, error=reason)
             return LaunchOutcome(125, reason=reason)
         try:
             return self._run(container, tracker, group, timeout, limits)
         except engine_errors() as exc:  # removed from outside, or the engine went away
             reason = f"lost its container: {self.redactor.text(str(exc))}"
-            tracker.update_group(group, status="failed", error=reason)
+            tracker.update(group, status=ExecutionStatus.FAILED, error=reason)
             return LaunchOutcome(125, reason=reason)
         finally:
             self._remove(container)
@@ -269,21 +277,21 @@ class DockerExecutor(TaskExecutor):
         timeout: float | None,
         limits: ResourceConfig,
     ) -> LaunchOutcome:
-        if not tracker.container_created(group, container.id, container.name, self.image):
-            tracker.update_group(group, status="cancelled", error="not started: run stopped")
-            return LaunchOutcome(
-                -signal.SIGTERM, reason="was not started: the run was stopped", cancelled=True
-            )
+        created = tracker.handle_created(
+            group, container.id, container_name=container.name, image=self.image
+        )
+        if not created:
+            return _not_started(tracker, group)
         try:
             container.start()
         except engine_errors() as exc:
             failure = f"could not start its container: {self.redactor.text(str(exc))}"
-            tracker.update_group(group, status="failed", error=failure)
+            tracker.update(group, status=ExecutionStatus.FAILED, error=failure)
             return LaunchOutcome(125, reason=failure)
         if tracker.is_cancelled():
             # stop_run listed the containers between our check and this start: stop it here.
             container.kill()
-        tracker.update_group(group, status="running")
+        tracker.update(group, status=ExecutionStatus.RUNNING)
         tracker.log(f"container {container.name} started ({self.image})", group)
         follower = threading.Thread(
             target=self._follow_logs, args=(container.id, group, tracker), daemon=True
@@ -306,18 +314,17 @@ class DockerExecutor(TaskExecutor):
         code = int(state.get("ExitCode", -1))
         oom = bool(state.get("OOMKilled"))
         reason: str | None = None
-        status = "success" if code == 0 else "failed"
+        status = ExecutionStatus.SUCCESS if code == 0 else ExecutionStatus.FAILED
         if oom:
             memory = f" of {limits.memory}" if limits.memory else ""
             reason = OOM_REASON.replace("limit", f"limit{memory}")
         elif tracker.is_cancelled() and code != 0:
             reason = f"was cancelled: its run was stopped (container {describe_exit(code)})"
-            status = "cancelled"
-        elif timed_out.is_set():
-            status = "timed_out"
-        tracker.update_group(
+            status = ExecutionStatus.CANCELLED
+        tracker.update(
             group,
             status=status,
+            timed_out=timed_out.is_set(),
             exit_code=code,
             oom_killed=oom,
             started_at=state.get("StartedAt"),
@@ -327,7 +334,11 @@ class DockerExecutor(TaskExecutor):
         severity = "INFO" if code == 0 else "ERROR"
         tracker.log(f"container {container.name} {reason or describe_exit(code)}", group, severity)
         return LaunchOutcome(
-            code, logs, timed_out.is_set() and not oom, reason, cancelled=status == "cancelled"
+            code,
+            logs,
+            timed_out.is_set() and not oom,
+            reason,
+            cancelled=status is ExecutionStatus.CANCELLED,
         )
 
     def _time_out(self, container: Any, flag: threading.Event) -> None:
@@ -358,7 +369,7 @@ class DockerExecutor(TaskExecutor):
         stamp, _, text = line.decode(errors="replace").rstrip("\r").partition(" ")
         tracker.log(text, group, timestamp=stamp)
         if self.step_output is not None:  # the run echoes what steps print, live
-            self.step_output(group, tracker.redactor.text(text) + "\n")
+            self.step_output(group, tracker.redact(text) + "\n")
 
     def _remove(self, container: Any) -> None:
         try:

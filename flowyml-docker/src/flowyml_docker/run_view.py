@@ -1,54 +1,19 @@
-"""A ``docker`` run as seen from any process: its record, the run store, live containers.
+"""The containers of a ``docker`` run, read by their labels from any process.
 
-The submitting process answers from its :class:`~flowyml_docker.run_tracker.RunTracker`;
-every other process puts the same picture together from the run's JSON record under
-``.flowyml/docker/runs/``, the run store (steps, errors, logs of finished steps) and the
-labels of the run's live containers (status and logs of running groups).
+The submitting process answers from its run tracker; every other process puts the same
+picture together from the run's record, the run store (the core's part) and, here, the
+labels, state and output of the run's containers that still exist.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from flowyml.backend import ExecutionStatus, RunNotFoundError, RunRecord, RunStore
+from flowyml.backend import LogEntry
 from flowyml_docker.engine import LABEL_GROUP, LABEL_SECRET_ENV, LABEL_STEPS, managed_containers
 from flowyml_docker.secrets import Redactor
 
-__all__ = ["container_log_entries", "describe_containers", "store_log_entries", "store_record"]
-
-
-def store_record(run_store: RunStore, run_id: str) -> RunRecord | None:
-    """The run store's record of ``run_id`` with its steps, or ``None``."""
-    try:
-        return run_store.get_run(run_id)
-    except RunNotFoundError:
-        return None
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
-
-
-def store_log_entries(run_store: RunStore, run_id: str) -> list[dict[str, Any]]:
-    """Log entries of the finished steps of a run, from the run store."""
-    try:
-        rows = run_store.get_logs(run_id)
-    except RunNotFoundError:
-        return []
-    entries = []
-    for step, ts, text in rows:
-        for line in text.splitlines():
-            entries.append(
-                {
-                    "timestamp": _iso(ts),
-                    "severity": "INFO",
-                    "message": line,
-                    "group": step,
-                    "is_finished": False,
-                }
-            )
-    return entries
+__all__ = ["container_log_entries", "describe_containers"]
 
 
 def _container_redactor(container: Any) -> Redactor:
@@ -60,7 +25,7 @@ def _container_redactor(container: Any) -> Redactor:
     return Redactor(values)
 
 
-def container_log_entries(client: Any, run_id: str) -> list[dict[str, Any]]:
+def container_log_entries(client: Any, run_id: str) -> list[LogEntry]:
     """Log entries of the run's containers that still exist (secret values masked)."""
     entries = []
     for container in managed_containers(client, run_id):
@@ -69,15 +34,7 @@ def container_log_entries(client: Any, run_id: str) -> list[dict[str, Any]]:
         raw = container.logs(stdout=True, stderr=True, timestamps=True)
         for line in raw.decode(errors="replace").splitlines():
             stamp, _, text = line.partition(" ")
-            entries.append(
-                {
-                    "timestamp": stamp,
-                    "severity": "INFO",
-                    "message": redactor.text(text),
-                    "group": group,
-                    "is_finished": False,
-                }
-            )
+            entries.append(LogEntry(redactor.text(text), group, "INFO", stamp))
     return entries
 
 
@@ -99,18 +56,3 @@ def describe_containers(client: Any, run_id: str) -> dict[str, dict[str, Any]]:
             "finished_at": None if running else state.get("FinishedAt"),
         }
     return groups
-
-
-def status_from(
-    record: dict[str, Any] | None, stored: RunRecord | None, live: bool
-) -> ExecutionStatus | None:
-    """The run's status from its docker record, its run-store record and live containers."""
-    if record is not None:
-        status = ExecutionStatus(record["status"])
-        if status.is_finished or stored is None:
-            return status
-    if stored is not None:
-        if stored.status.is_finished:
-            return stored.status
-        return ExecutionStatus.RUNNING
-    return ExecutionStatus.RUNNING if live else None

@@ -12,8 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
-from flowyml.backend import DockerConfig, RemoteOrchestratorConfig
-from flowyml_docker.image_builder import DEFAULT_WHEEL_PLATFORMS
+from flowyml_docker.config import ImageBuildSettings
 
 __all__ = ["VertexAIConfig", "config_problems", "image_repository", "redacted", "staging_uri"]
 
@@ -30,7 +29,7 @@ _NETWORK_RE = re.compile(r"^projects/[0-9]+/global/networks/[a-z]([-a-z0-9]*[a-z
 _REGISTRY_RE = re.compile(r"^[a-zA-Z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$")
 
 
-class VertexAIConfig(RemoteOrchestratorConfig):
+class VertexAIConfig(ImageBuildSettings):
     """Settings of the ``vertex_ai`` backend (``stacks.NAME.settings`` in flowyml.yaml).
 
     Attributes:
@@ -57,14 +56,6 @@ class VertexAIConfig(RemoteOrchestratorConfig):
         image_registry: where images are pushed (default
             ``REGION-docker.pkg.dev/PROJECT/REPOSITORY``).
         artifact_repository: the Artifact Registry repository of the default registry.
-        base_image: the image to build on (``docker.base_image`` of the stack wins).
-        docker_host: the Docker engine that builds images (default ``DOCKER_HOST``).
-        project_dir: the folder copied into the image (default: the pipeline module's).
-        distributions: the flowyml distributions installed in the image.
-        python_version: the base image's Python version.
-        wheel_platforms: wheel platform tags the base image accepts.
-        build_network_mode: the network of the image build's ``RUN`` steps.
-        pull_base_image: pull a base image the engine does not have.
         machine_type: the machine of groups whose resources name none.
         boot_disk_type: ``pd-ssd`` or ``pd-standard``.
         boot_disk_size_gb: the boot disk of groups whose resources name none.
@@ -79,7 +70,10 @@ class VertexAIConfig(RemoteOrchestratorConfig):
         retry_deadline_seconds: give up retrying a call after this long.
         cancel_timeout_seconds: how long a graceful ``stop_run`` waits for the jobs to be
             cancelled.
-        docker: image settings used when the stack has no ``docker`` section.
+        distributions: the flowyml distributions installed in the image.
+
+    The image is built as :class:`~flowyml_docker.config.ImageBuildSettings` say
+    (``base_image``, ``docker_host``, ``project_dir``, ``python_version``...).
     """
 
     name: str = "vertex_ai"
@@ -98,14 +92,7 @@ class VertexAIConfig(RemoteOrchestratorConfig):
     image: str | None = None
     image_registry: str | None = None
     artifact_repository: str = "flowyml"
-    base_image: str | None = None
-    docker_host: str | None = None
-    project_dir: str | None = None
     distributions: list[str] = Field(default_factory=lambda: ["flowyml-core", "flowyml-gcp"])
-    python_version: str = "3.11"
-    wheel_platforms: list[str] = Field(default_factory=lambda: list(DEFAULT_WHEEL_PLATFORMS))
-    build_network_mode: str = "none"
-    pull_base_image: bool = False
     machine_type: str = "n1-standard-4"
     boot_disk_type: str = "pd-ssd"
     boot_disk_size_gb: int = Field(default=100, ge=10)
@@ -118,7 +105,6 @@ class VertexAIConfig(RemoteOrchestratorConfig):
     retry_initial_seconds: float = Field(default=1.0, gt=0)
     retry_deadline_seconds: float = Field(default=120.0, gt=0)
     cancel_timeout_seconds: float = Field(default=300.0, ge=0)
-    docker: DockerConfig | None = None
 
     @property
     def vertex_address(self) -> str:

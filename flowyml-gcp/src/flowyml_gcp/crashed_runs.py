@@ -6,7 +6,7 @@ its jobs run on, and are billed, with nobody following them. The next reader of 
 store marks such a run ``crashed`` and calls the ``flowyml_run_crashed`` hook (see
 :mod:`flowyml_gcp.plugin`), which cancels every unfinished job labelled with the run's
 id, as ``stop_run`` does for a run submitted by another process
-(:meth:`~flowyml_gcp.run_queries.RunQueries.cancel_run_jobs`).
+(:meth:`~flowyml_gcp.run_queries.JobQueries.cancel_run_jobs`).
 
 The hook is not told the run's stack, so the JobService of every ``vertex_ai`` stack of
 the project is asked, each with the settings the backend reads from that stack. Whoever
@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from flowyml.backend import BackendError, ConfigError
 from flowyml_gcp.api import GoogleApis, is_transient
 from flowyml_gcp.config import VertexAIConfig
-from flowyml_gcp.run_queries import RunQueries
+from flowyml_gcp.run_queries import JobQueries
 
 __all__ = ["cancel_crashed_run_jobs", "stack_configs"]
 
@@ -103,7 +103,7 @@ def cancel_crashed_run_jobs(run_id: str, configs: list[VertexAIConfig] | None = 
     for config in stack_configs() if configs is None else configs:
         apis = _CleanupApis(config)
         try:
-            cancelled += RunQueries(apis, lambda _run_id: None).cancel_run_jobs(run_id)
+            cancelled += JobQueries(apis).cancel_run_jobs(run_id)
         except BackendError as exc:
             if _unreachable(exc):
                 # Safe to skip: the run is recorded crashed either way, and its jobs end on

@@ -12,24 +12,25 @@ from __future__ import annotations
 import re
 import signal
 import threading
-import time
 from typing import Any
 
 from flowyml.backend import (
     ArtifactStore,
     BackendError,
+    Backoff,
     ConfigError,
     ExecutionResult,
     ExecutionStatus,
     LaunchOutcome,
     ResourceConfig,
+    RunTracker,
     TaskExecutor,
+    watch_handle,
 )
 from flowyml_gcp.api import GoogleApis
 from flowyml_gcp.job_logs import LogCursor
 from flowyml_gcp.job_spec import custom_job, label_value, machine_type_for
 from flowyml_gcp.job_states import state_name, status_of
-from flowyml_gcp.run_state import RunState
 
 __all__ = ["VertexExecutor", "exit_code_of"]
 
@@ -55,7 +56,7 @@ class VertexExecutor(TaskExecutor):
 
     Args:
         apis: the Google API clients (and the settings they were built from).
-        state: the run's live state (jobs, logs, cancellation).
+        state: the run's tracker (jobs, logs, cancellation).
         image_uri: the pushed image holding flowyml and the project.
         pipeline_ref: the pipeline's reference inside the image.
         env: environment variables of the job containers.
@@ -67,7 +68,7 @@ class VertexExecutor(TaskExecutor):
     def __init__(
         self,
         apis: GoogleApis,
-        state: RunState,
+        state: RunTracker,
         image_uri: str,
         pipeline_ref: str | None = None,
         env: dict[str, str] | None = None,
@@ -169,11 +170,11 @@ class VertexExecutor(TaskExecutor):
             )
         except BackendError as exc:
             self.state.update(group, status=ExecutionStatus.FAILED, error=str(exc))
-            self.state.note(str(exc), group, "ERROR")
+            self.state.log(str(exc), group, "ERROR")
             return LaunchOutcome(1, reason=f"could not be submitted to Vertex AI: {exc}")
         name = created.name
-        self.state.note(f"CustomJob {name} created for group '{group}'", group)
-        if not self.state.job_created(group, name):
+        self.state.log(f"CustomJob {name} created for group '{group}'", group)
+        if not self.state.handle_created(group, name):
             self._cancel_job(name)  # stop_run came between the create and this line
         try:
             return self._follow(name, group, timeout)
@@ -183,45 +184,33 @@ class VertexExecutor(TaskExecutor):
     # -- one job ------------------------------------------------------------------------------
     def _follow(self, name: str, group: str, timeout: float | None) -> LaunchOutcome:
         cursor = LogCursor(name, group)
-        deadline = None if not timeout else time.monotonic() + timeout
-        delay = self.config.poll_initial_seconds
-        timed_out = cancelled = False
-        lines: list[str] = []
-        while True:
+        last: dict[str, Any] = {}
+
+        def poll() -> tuple[ExecutionStatus, dict[str, Any]]:
             job = self.apis.call(
                 "GetCustomJob", self.apis.jobs().get_custom_job, f"get job {name}", name=name
             )
-            status = status_of(job.state)
-            self.state.update(
-                group,
-                state=state_name(job.state),
-                status=status,
-                started_at=_iso(job.start_time),
-            )
-            fresh = cursor.poll(self.apis)
-            lines += [entry["message"] for entry in fresh]
-            self.state.log(fresh)
-            if status.is_finished:
-                break
-            if not cancelled and self.state.is_cancelled():
-                cancelled = True
-                self._cancel_job(name)
-            if not cancelled and deadline is not None and time.monotonic() >= deadline:
-                timed_out = cancelled = True
-                self._cancel_job(name)
-            if self._wake.is_set():
-                time.sleep(min(delay, 0.5))  # stopping: poll briskly until it is cancelled
-            else:
-                self._wake.wait(delay)
-            delay = min(delay * 1.5, self.config.poll_max_seconds)
-        # Lines can reach Cloud Logging after the job ended: read once more.
-        fresh = cursor.poll(self.apis)
-        lines += [entry["message"] for entry in fresh]
-        self.state.log(fresh)
+            last["job"] = job
+            return status_of(job.state), {
+                "state": state_name(job.state),
+                "started_at": _iso(job.start_time),
+            }
+
+        watched = watch_handle(
+            self.state,
+            group,
+            poll=poll,
+            read_logs=lambda: cursor.poll(self.apis),
+            stop=lambda: self._cancel_job(name),
+            timeout=timeout,
+            backoff=Backoff(self.config.poll_initial_seconds, self.config.poll_max_seconds),
+            wake=self._wake,
+        )
+        job, status, timed_out = last["job"], watched.status, watched.timed_out
         error = job.error.message or None
         self.state.update(group, finished_at=_iso(job.end_time), error=error)
         severity = "INFO" if status.is_successful else "ERROR"
-        self.state.note(f"CustomJob {name} ended {state_name(job.state)}", group, severity)
+        self.state.log(f"CustomJob {name} ended {state_name(job.state)}", group, severity)
         reason = None
         if status is ExecutionStatus.CANCELLED and not timed_out:
             reason = "was cancelled: the run was stopped"
@@ -229,7 +218,7 @@ class VertexExecutor(TaskExecutor):
             reason = f"failed on Vertex AI ({state_name(job.state)}): {error or 'no error given'}"
         code = -signal.SIGTERM if status is ExecutionStatus.CANCELLED else exit_code_of(job)
         stopped = status is ExecutionStatus.CANCELLED and not timed_out
-        return LaunchOutcome(code, "\n".join(lines), timed_out, reason, cancelled=stopped)
+        return LaunchOutcome(code, "\n".join(watched.lines), timed_out, reason, cancelled=stopped)
 
     def _cancel_job(self, name: str) -> None:
         from google.api_core.exceptions import FailedPrecondition
@@ -250,8 +239,8 @@ class VertexExecutor(TaskExecutor):
         """Stop the run: submit no further group and cancel every running job."""
         self.state.cancel()
         self._wake.set()  # pollers notice at once instead of after their back-off
-        for name in self.state.running_job_names():
+        for name in self.state.handles(live_only=True):
             try:
                 self._cancel_job(name)
             except BackendError as exc:
-                self.state.note(f"could not cancel {name}: {exc}", severity="WARNING")
+                self.state.log(f"could not cancel {name}: {exc}", severity="WARNING")

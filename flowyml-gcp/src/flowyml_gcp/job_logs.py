@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from flowyml.backend import LogEntry
 from flowyml_gcp.api import GoogleApis
 
 __all__ = ["LogCursor", "entry_dict", "job_filter", "job_number", "read_entries"]
@@ -35,20 +36,19 @@ def _timestamp(entry: Any) -> datetime:
     return datetime.fromtimestamp(stamp.seconds + stamp.nanos / 1e9, UTC)  # a protobuf one
 
 
-def entry_dict(entry: Any, group: str | None = None) -> dict[str, Any]:
-    """A ``LogEntry`` as the dict ``stream_logs`` yields (``is_finished`` False)."""
+def entry_dict(entry: Any, group: str | None = None) -> LogEntry:
+    """A Cloud Logging ``LogEntry`` as a run's log entry."""
     message = entry.text_payload
     if not message and entry.json_payload:
         payload = dict(entry.json_payload)
         message = str(payload.get("message", payload))
     severity = getattr(entry.severity, "name", str(entry.severity))
-    return {
-        "timestamp": _timestamp(entry).isoformat(),
-        "severity": "DEFAULT" if severity in ("", "0") else severity,
-        "message": message.rstrip("\n"),
-        "group": group,
-        "is_finished": False,
-    }
+    return LogEntry(
+        message.rstrip("\n"),
+        group,
+        "DEFAULT" if severity in ("", "0") else severity,
+        _timestamp(entry).isoformat(),
+    )
 
 
 def read_entries(
@@ -116,10 +116,10 @@ class LogCursor:
     last: datetime | None = None
     seen_at_last: set[str] = field(default_factory=set)
 
-    def poll(self, apis: GoogleApis) -> list[dict[str, Any]]:
+    def poll(self, apis: GoogleApis) -> list[LogEntry]:
         """The entries that arrived since the previous poll, oldest first."""
         since = self.last.isoformat().replace("+00:00", "Z") if self.last else None
-        fresh: list[dict[str, Any]] = []
+        fresh: list[LogEntry] = []
         for entry in read_entries(apis, self.job_name, since=since):
             stamp = _timestamp(entry)
             key = entry.insert_id or f"{stamp.isoformat()}|{entry.text_payload}"

@@ -2,13 +2,14 @@
 
 :meth:`VertexAIOrchestrator.run_pipeline` builds (or reuses, by content hash) a
 linux/amd64 image of the project and flowyml, pushes it to the registry, then hands the
-pipeline to the core :class:`~flowyml.backend.Scheduler` — scheduling, cache,
-fail-fast, run store and progress events are the core's — over a
-:class:`~flowyml_gcp.executor.VertexExecutor`, in a background thread, and returns at
-once. A group's job is created when the groups it depends on have succeeded; independent
-groups run at the same time. The run's job id is its run id; each group's CustomJob
-resource name is in ``SubmissionResult.group_job_ids``. Every query method also accepts
-a CustomJob resource name (``projects/P/locations/R/customJobs/N``).
+pipeline to the core :class:`~flowyml.backend.TrackedRemoteOrchestrator` — the core
+scheduler drives the run from a background thread over a
+:class:`~flowyml_gcp.executor.VertexExecutor`, and status, details and logs are the
+core's — and returns at once. A group's job is created when the groups it depends on
+have succeeded; independent groups run at the same time. The run's job id is its run
+id; each group's CustomJob resource name is in ``SubmissionResult.group_job_ids``. Every
+query method also accepts a CustomJob resource name
+(``projects/P/locations/R/customJobs/N``).
 """
 
 from __future__ import annotations
@@ -20,34 +21,33 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import ValidationError
-
 from flowyml.backend import (
     BackendError,
     ConfigError,
     Context,
     DockerConfig,
     ExecutionStatus,
-    Orchestrator,
-    RemoteOrchestrator,
+    LogEntry,
     ResourceConfig,
+    RunTracker,
     SubmissionResult,
     SubmitOptions,
-    WaitTimeoutError,
-    start_background_run,
+    TrackedRemoteOrchestrator,
+    log_text,
+    validated_settings,
 )
 from flowyml_gcp.api import GoogleApis
 from flowyml_gcp.config import VertexAIConfig, config_problems, redacted, staging_uri
 from flowyml_gcp.executor import VertexExecutor
-from flowyml_gcp.run_queries import RunQueries, is_job_name
-from flowyml_gcp.run_state import RunState
+from flowyml_gcp.job_logs import LogCursor
+from flowyml_gcp.run_queries import JobQueries, is_job_name, job_details
 
 __all__ = ["VertexAIOrchestrator"]
 
 logger = logging.getLogger("flowyml_gcp")
 
 
-class VertexAIOrchestrator(RemoteOrchestrator):
+class VertexAIOrchestrator(TrackedRemoteOrchestrator):
     """Vertex AI orchestrator for running pipelines on Google Cloud, one CustomJob per
     step group.
 
@@ -68,6 +68,7 @@ class VertexAIOrchestrator(RemoteOrchestrator):
 
     name = "vertex_ai"
     config_model = VertexAIConfig
+    handle_key = "job_name"
 
     def __init__(
         self,
@@ -80,25 +81,21 @@ class VertexAIOrchestrator(RemoteOrchestrator):
         staging_bucket: str | None = None,
         **settings: Any,
     ) -> None:
-        try:
-            self.config = VertexAIConfig.model_validate(
-                {
-                    "name": name,
-                    "project_id": project_id,
-                    "region": region,
-                    "service_account": service_account,
-                    "network": network,
-                    "encryption_key": encryption_key,
-                    "staging_bucket": staging_bucket,
-                    **settings,
-                }
-            )
-        except ValidationError as exc:
-            from flowyml.backend import format_validation_error
-
-            raise ConfigError(
-                "backend 'vertex_ai': " + format_validation_error(exc, "settings")
-            ) from None
+        super().__init__()
+        self.config = validated_settings(
+            VertexAIConfig,
+            {
+                "name": name,
+                "project_id": project_id,
+                "region": region,
+                "service_account": service_account,
+                "network": network,
+                "encryption_key": encryption_key,
+                "staging_bucket": staging_bucket,
+                **settings,
+            },
+            "vertex_ai",
+        )
         self.name = self.config.name  # type: ignore[misc]
         self.project_id = self.config.project_id
         self.region = self.config.region
@@ -108,18 +105,14 @@ class VertexAIOrchestrator(RemoteOrchestrator):
         self.staging_bucket = self.config.staging_bucket
         self.apis = GoogleApis(self.config)
         self.validation_errors: list[str] = []
-        self._runs: dict[str, tuple[RunState, VertexExecutor]] = {}
+        self._executors: dict[str, VertexExecutor] = {}
         self._lock = threading.Lock()
-        self._queries = RunQueries(self.apis, self._state)
+        self._queries = JobQueries(self.apis)
+        self._cursors: dict[str, dict[str, LogCursor]] = {}
 
     # -- helpers --------------------------------------------------------------------------
-    def _state(self, run_id: str) -> RunState | None:
-        with self._lock:
-            entry = self._runs.get(run_id)
-        return entry[0] if entry else None
-
     def _docker_config(self, given: DockerConfig | None) -> DockerConfig:
-        config = given or self.config.docker or DockerConfig()
+        config = self.config.docker_config(given)
         if config.platform is None:
             config = config.model_copy(update={"platform": "linux/amd64"})
         return config
@@ -197,7 +190,7 @@ class VertexAIOrchestrator(RemoteOrchestrator):
         run_context = Context.coerce(context, pipeline.context)
         pipeline.validate(run_context, inputs)
         echo = (lambda line: print(line, file=sys.stderr)) if submit.echo_logs else None
-        state = RunState(run_id, pipeline.name, echo)
+        state = self.new_tracker(run_id, pipeline, project, echo=echo)
         image_uri, pipeline_ref = self._image(pipeline, config, state)
         store = GCSArtifactStore(
             self.artifact_store_uri(submit.stack),
@@ -216,53 +209,28 @@ class VertexAIOrchestrator(RemoteOrchestrator):
             env=self.container_env(config),
             default_resources=resources,
         )
-        orchestrator = Orchestrator(
-            executor,
-            project.run_store,
-            project.cache_store if submit.use_cache else None,
-            store,
-            fail_fast=submit.fail_fast,
-            project_name=project.config.project_name,
-            listener=submit.listener,
-        )
-        submission = SubmissionResult(
-            job_id=run_id,
-            run_id=run_id,
-            orchestrator=self.name,
-            metadata={
-                "image": image_uri,
-                **state.image,
-                "project_id": self.config.project_id,
-                "region": self.config.region,
-                "artifact_store": store.root,
-                "console_url": "https://console.cloud.google.com/vertex-ai/training/"
-                f"custom-jobs?project={self.config.project_id}",
-                "submit_seconds": round(time.perf_counter() - started, 3),
-            },
-        )
-        state.on_job.append(submission.group_job_ids.__setitem__)
+        metadata = {
+            "image": image_uri,
+            **state.image,
+            "project_id": self.config.project_id,
+            "region": self.config.region,
+            "artifact_store": store.root,
+            "console_url": "https://console.cloud.google.com/vertex-ai/training/"
+            f"custom-jobs?project={self.config.project_id}",
+            "submit_seconds": round(time.perf_counter() - started, 3),
+        }
         with self._lock:
-            self._runs[run_id] = (state, executor)
-        state.status = ExecutionStatus.RUNNING
-        start_background_run(
-            orchestrator,
-            pipeline,
-            run_id,
-            run_context,
-            dict(inputs or {}),
-            resume_from=submit.resume_from,
-            is_cancelled=state.is_cancelled,
-            on_finished=lambda status, error: self._finished(state, status, error),
-            thread_name=f"flowyml-vertex-{run_id}",
+            self._executors[run_id] = executor
+        return self.start_run(
+            state, executor, pipeline, run_context, inputs, submit, project, store, metadata
         )
-        return submission.bind(lambda: self.get_run_status(run_id), state.wait)
 
     def _image(
-        self, pipeline: Any, config: DockerConfig, state: RunState
+        self, pipeline: Any, config: DockerConfig, state: RunTracker
     ) -> tuple[str, str | None]:
         """The image URI jobs run, and the pipeline's reference inside it."""
         from flowyml_docker.engine import connect
-        from flowyml_docker.image_builder import BuildOptions, ensure_image
+        from flowyml_docker.image_builder import ensure_image
         from flowyml_docker.project_source import locate_project
         from flowyml_gcp.config import image_repository
         from flowyml_gcp.image_push import google_registry, push_image
@@ -273,21 +241,13 @@ class VertexAIOrchestrator(RemoteOrchestrator):
             state.image = {"image": prebuilt, "reused": True}
             return prebuilt, source.pipeline_ref
         client = connect(self.config.docker_host)
-        base = config.base_image
-        if "base_image" not in config.model_fields_set and self.config.base_image:
-            base = self.config.base_image
-        options = BuildOptions(
-            base_image=base,
-            distributions=tuple(self.config.distributions),
-            python_version=self.config.python_version,
-            platforms=tuple(self.config.wheel_platforms),
-            network_mode=self.config.build_network_mode,
-            pull_base_image=self.config.pull_base_image,
+        options = self.config.build_options(
+            config,
             # In a job the step runner only opens the gs:// store: Cloud Storage is all the
             # plugin needs there, not the Vertex AI and Logging clients (~400 MB).
             runtime_requirements=(("flowyml-gcp", ("google-cloud-storage",)),),
         )
-        log = lambda line: state.note(line, severity="DEBUG")  # noqa: E731
+        log = lambda line: state.log(line, severity="DEBUG")  # noqa: E731
         built = ensure_image(client, pipeline.name, source, config, options, log=log)
         repository = config.registry or image_repository(self.config)
         auth = None
@@ -307,13 +267,7 @@ class VertexAIOrchestrator(RemoteOrchestrator):
         }
         return reference, source.pipeline_ref
 
-    @staticmethod
-    def _finished(state: RunState, status: ExecutionStatus, error: str | None) -> None:
-        severity = "INFO" if status.is_successful else "ERROR"
-        state.note(f"run {state.run_id} finished: {status.value}", severity=severity)
-        state.finish(status, error)
-
-    # -- queries --------------------------------------------------------------------------------
+    # -- queries: a CustomJob name is answered by Vertex AI, a run id by the core ------------
     def get_run_status(self, job_id: str) -> ExecutionStatus:
         """Get status of a run (its run id) or of one CustomJob (its resource name).
 
@@ -321,18 +275,23 @@ class VertexAIOrchestrator(RemoteOrchestrator):
             RunNotFoundError: nothing is known of the run.
             BackendError: Vertex AI refused the request.
         """
-        return self._queries.status(job_id)
+        if is_job_name(job_id):
+            return self._queries.job_status(job_id)
+        return super().get_run_status(job_id)
 
     def get_run_details(self, job_id: str) -> dict[str, Any]:
         """Get full details of a run or CustomJob: status, timing, machine and resource
         settings, error information, and per group its job and step results."""
-        details = self._queries.details(job_id)
-        details["config"] = self.to_dict()
-        return details
+        if is_job_name(job_id):
+            job = self._queries.get_job(job_id)
+            return {"job_id": job_id, "orchestrator": self.name, **job_details(job)}
+        return super().get_run_details(job_id)
 
     def get_run_logs(self, job_id: str, max_entries: int = 200) -> str:
-        """Get the last ``max_entries`` log lines of a run or CustomJob from Cloud Logging."""
-        return self._queries.logs(job_id, max_entries)
+        """Get the last ``max_entries`` log lines of a run or CustomJob."""
+        if is_job_name(job_id):
+            return log_text(self._queries.job_log_entries(job_id, tail=max_entries), max_entries)
+        return super().get_run_logs(job_id, max_entries)
 
     def stream_logs(self, job_id: str, poll_interval: float = 5.0) -> Iterator[dict[str, Any]]:
         """Stream logs of a run or CustomJob as they arrive.
@@ -341,7 +300,30 @@ class VertexAIOrchestrator(RemoteOrchestrator):
             dict with keys: timestamp, severity, message, group, is_finished; each line
             once, in order; the last one has ``is_finished=True``.
         """
-        return self._queries.stream(job_id, poll_interval)
+        if is_job_name(job_id):
+            return self._queries.job_stream(job_id, poll_interval)
+        return super().stream_logs(job_id, poll_interval)
+
+    def foreign_status(self, run_id: str) -> ExecutionStatus | None:
+        """The status the run's jobs give."""
+        return self._queries.run_status(run_id)
+
+    def foreign_groups(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """The run's jobs, by group."""
+        return self._queries.run_groups(run_id)
+
+    def foreign_log_entries(self, run_id: str) -> list[LogEntry]:
+        """What the run's jobs wrote to Cloud Logging."""
+        return self._queries.run_log_entries(run_id)
+
+    def poll_log_entries(self, run_id: str, seen: set[Any]) -> list[LogEntry]:
+        """New lines of the run's jobs, read on from where the last poll stopped."""
+        cursors: dict[str, LogCursor] = self._cursors.setdefault(run_id, {})
+        return self._queries.poll_run(run_id, cursors)
+
+    def extra_details(self, run_id: str) -> dict[str, Any]:
+        """The API calls this process made, by method."""
+        return {"api_calls": dict(self.apis.counter.calls)}
 
     # -- control -------------------------------------------------------------------------
     def stop_run(self, job_id: str, graceful: bool = True) -> None:
@@ -357,25 +339,21 @@ class VertexAIOrchestrator(RemoteOrchestrator):
                 self._queries.wait_job(job_id, self.config.cancel_timeout_seconds)
             return
         with self._lock:
-            entry = self._runs.get(job_id)
-        if entry is None:
+            executor = self._executors.get(job_id)
+        state = self.request_stop(job_id, graceful)
+        if state is None or executor is None:
             names = self._queries.cancel_run_jobs(job_id)
             if graceful:
                 for name in names:
                     self._queries.wait_job(name, self.config.cancel_timeout_seconds)
             return
-        state, executor = entry
-        state.note(f"stop requested (graceful={graceful})", severity="WARNING")
         executor.cancel()
-        if graceful:
-            try:
-                state.wait(self.config.cancel_timeout_seconds)
-            except WaitTimeoutError:
-                logger.warning(
-                    "run %s: jobs still not cancelled after %s s",
-                    job_id,
-                    self.config.cancel_timeout_seconds,
-                )
+        if graceful and not self.wait_stopped(state, self.config.cancel_timeout_seconds):
+            logger.warning(
+                "run %s: jobs still not cancelled after %s s",
+                job_id,
+                self.config.cancel_timeout_seconds,
+            )
 
     def validate(self) -> bool:
         """Validate Vertex AI configuration: project id, region, bucket, service account,

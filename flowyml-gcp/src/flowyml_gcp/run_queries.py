@@ -1,36 +1,29 @@
-"""Answers about runs and jobs: status, details, logs, streams, cancellation.
+"""What Vertex AI and Cloud Logging tell about jobs: status, details, logs, cancellation.
 
-A run submitted by this process is answered from its live :class:`RunState`; any other
-run is found through its jobs' labels (``flowyml-run-id``) and the project's run store;
-a CustomJob resource name is answered by JobService and Cloud Logging directly.
+A run submitted by this process is answered by the core from its run tracker. For a run
+of another process, the core asks the hooks of the orchestrator, which read its jobs
+through their labels (``flowyml-run-id``) here; a CustomJob resource name is answered
+by JobService and Cloud Logging directly.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from flowyml.backend import BackendError, ExecutionStatus, RunNotFoundError
+from flowyml.backend import BackendError, ExecutionStatus, LogEntry
 from flowyml_gcp.api import GoogleApis
 from flowyml_gcp.job_logs import LogCursor, entry_dict, read_entries
 from flowyml_gcp.job_spec import LABEL_GROUP, LABEL_RUN_ID, label_value
 from flowyml_gcp.job_states import state_name, status_of
-from flowyml_gcp.run_state import RunState, now_iso
 
-__all__ = ["RunQueries", "format_entry", "is_job_name", "job_details"]
+__all__ = ["JobQueries", "is_job_name", "job_details"]
 
 
 def is_job_name(job_id: str) -> bool:
     """Whether ``job_id`` is a CustomJob resource name rather than a run id."""
     return job_id.startswith("projects/") and "/customJobs/" in job_id
-
-
-def format_entry(entry: dict[str, Any]) -> str:
-    """One log line of ``get_run_logs``."""
-    return f"{entry['timestamp']} {entry['severity']} [{entry.get('group') or 'run'}] " + str(
-        entry["message"]
-    )
 
 
 def _iso(stamp: Any) -> str | None:
@@ -75,17 +68,15 @@ def job_details(job: Any) -> dict[str, Any]:
     }
 
 
-class RunQueries:
-    """Status, details, logs and cancellation of runs and jobs.
+class JobQueries:
+    """Status, details, logs and cancellation of CustomJobs, alone or by run.
 
     Args:
         apis: the Google API clients.
-        state_of: the live state of a run submitted by this process, or ``None``.
     """
 
-    def __init__(self, apis: GoogleApis, state_of: Callable[[str], RunState | None]) -> None:
+    def __init__(self, apis: GoogleApis) -> None:
         self.apis = apis
-        self.state_of = state_of
 
     # -- jobs ---------------------------------------------------------------------------------
     def get_job(self, name: str) -> Any:
@@ -145,125 +136,61 @@ class RunQueries:
                 names.append(job.name)
         return names
 
-    # -- status and details ------------------------------------------------------------------------
-    def _stored(self, run_id: str) -> Any:
-        from flowyml.backend import open_project
+    # -- one CustomJob, named by its resource name ----------------------------------------------
+    def job_status(self, name: str) -> ExecutionStatus:
+        """The status of one CustomJob."""
+        return status_of(self.get_job(name).state)
 
-        try:
-            return open_project().run_store.get_run(run_id)
-        except RunNotFoundError:
+    def job_log_entries(
+        self, name: str, group: str | None = None, tail: int | None = None
+    ) -> list[LogEntry]:
+        """A job's log entries, oldest first (``tail``: only the last ones)."""
+        found = read_entries(self.apis, name, newest_first=tail is not None, max_entries=tail)
+        entries = [entry_dict(e, group) for e in found]
+        return entries[::-1] if tail is not None else entries
+
+    def job_stream(self, name: str, poll_interval: float) -> Iterator[dict[str, Any]]:
+        """Each line of one job once, as it arrives; then one ``is_finished`` entry."""
+        cursor = LogCursor(name)
+        while True:
+            status = self.job_status(name)
+            for entry in cursor.poll(self.apis):
+                yield entry.to_dict()
+            if status.is_finished:
+                break
+            time.sleep(poll_interval)
+        yield LogEntry.run_ended(name, status).to_dict()
+
+    # -- runs of other processes, from their jobs' labels ----------------------------------------
+    def run_status(self, run_id: str) -> ExecutionStatus | None:
+        """The status a run's jobs give (``None``: it has none)."""
+        statuses = [status_of(job.state) for job in self.run_jobs(run_id)]
+        if not statuses:
             return None
-
-    def status(self, job_id: str) -> ExecutionStatus:
-        """The status of a run or a CustomJob."""
-        if is_job_name(job_id):
-            return status_of(self.get_job(job_id).state)
-        state = self.state_of(job_id)
-        if state is not None:
-            return state.status
-        stored = self._stored(job_id)
-        if stored is not None and stored.status.is_finished:
-            return ExecutionStatus(stored.status)
-        jobs = self.run_jobs(job_id)
-        if not jobs and stored is None:
-            raise RunNotFoundError(f"vertex_ai run '{job_id}' is unknown to this project")
-        statuses = [status_of(job.state) for job in jobs]
         if any(not s.is_finished for s in statuses):
             return ExecutionStatus.RUNNING
-        if stored is not None:
-            return ExecutionStatus(stored.status)
         failed = [s for s in statuses if s.is_failed]
         return failed[0] if failed else ExecutionStatus.SUCCESS
 
-    def details(self, job_id: str) -> dict[str, Any]:
-        """Details of a run (per group: job, machine, resources, steps) or of one job."""
-        if is_job_name(job_id):
-            return {
-                "job_id": job_id,
-                "orchestrator": "vertex_ai",
-                **job_details(self.get_job(job_id)),
-            }
-        status = self.status(job_id)
-        state = self.state_of(job_id)
-        stored = self._stored(job_id)
-        groups: dict[str, dict[str, Any]] = {}
-        if state is not None:
-            groups = {name: g.to_dict() for name, g in state.groups.items()}
-        else:
-            for job in self.run_jobs(job_id):
-                facts = job_details(job)
-                groups[facts["group"] or job.name] = facts
-        steps = {s.step: s for s in stored.steps} if stored else {}
-        for group in groups.values():
-            group["step_results"] = {
-                name: steps[name].summary() for name in group.get("steps", []) if name in steps
-            }
-        error = (state.error if state else None) or (stored.error if stored else None)
-        return {
-            "job_id": job_id,
-            "run_id": job_id,
-            "orchestrator": "vertex_ai",
-            "status": status.value,
-            "pipeline": (state.pipeline if state else None)
-            or (stored.pipeline if stored else None),
-            "image": dict(state.image) if state else {},
-            "submitted_at": state.submitted_at if state else None,
-            "finished_at": state.finished_at if state else None,
-            "duration_seconds": stored.duration if stored else None,
-            "error": error,
-            "failed_steps": [n for n, s in steps.items() if s.status.is_failed],
-            "groups": groups,
-            "api_calls": dict(self.apis.counter.calls),
-        }
+    def run_groups(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """Group name -> details of its job."""
+        groups = {}
+        for job in self.run_jobs(run_id):
+            facts = job_details(job)
+            groups[facts["group"] or job.name] = facts
+        return groups
 
-    # -- logs ----------------------------------------------------------------------------------
-    def _job_names(self, run_id: str) -> list[tuple[str, str | None]]:
-        state = self.state_of(run_id)
-        if state is not None:
-            return [(g.job_name, g.group) for g in state.groups.values() if g.job_name]
-        return [(job.name, job.labels.get(LABEL_GROUP)) for job in self.run_jobs(run_id)]
+    def run_log_entries(self, run_id: str) -> list[LogEntry]:
+        """Every line the run's jobs wrote, in time order."""
+        entries: list[LogEntry] = []
+        for job in self.run_jobs(run_id):
+            entries += self.job_log_entries(job.name, job.labels.get(LABEL_GROUP))
+        return sorted(entries, key=lambda e: e.timestamp)  # stable: a job's order is kept
 
-    def logs(self, job_id: str, max_entries: int = 200) -> str:
-        """The last ``max_entries`` lines of a job, or of every job of a run."""
-        if max_entries <= 0:
-            return ""
-        targets = [(job_id, None)] if is_job_name(job_id) else self._job_names(job_id)
-        entries: list[dict[str, Any]] = []
-        for name, group in targets:
-            tail = read_entries(self.apis, name, newest_first=True, max_entries=max_entries)
-            entries += [entry_dict(e, group) for e in reversed(tail)]
-        entries.sort(key=lambda e: e["timestamp"])  # stable: a job's own order is kept
-        return "\n".join(format_entry(e) for e in entries[-max_entries:])
-
-    def stream(self, job_id: str, poll_interval: float) -> Iterator[dict[str, Any]]:
-        """Each log line once, in order, as it arrives; then one ``is_finished`` entry."""
-        state = None if is_job_name(job_id) else self.state_of(job_id)
-        if state is not None:
-            seen = 0
-            while True:
-                finished = state.finished
-                batch = state.entries(seen, timeout=None if finished else poll_interval)
-                batch = [e for e in batch]
-                seen += len(batch)
-                yield from batch
-                if finished and not batch:
-                    break
-            status = state.status
-        else:
-            cursors: dict[str, LogCursor] = {}
-            while True:
-                status = self.status(job_id)
-                targets = [(job_id, None)] if is_job_name(job_id) else self._job_names(job_id)
-                for name, group in targets:
-                    cursor = cursors.setdefault(name, LogCursor(name, group))
-                    yield from cursor.poll(self.apis)
-                if status.is_finished:
-                    break
-                time.sleep(poll_interval)
-        yield {
-            "timestamp": now_iso(),
-            "severity": "INFO" if status.is_successful else "ERROR",
-            "message": f"{job_id} {status.value}",
-            "group": None,
-            "is_finished": True,
-        }
+    def poll_run(self, run_id: str, cursors: dict[str, LogCursor]) -> list[LogEntry]:
+        """The lines the run's jobs wrote since the last poll with these ``cursors``."""
+        fresh: list[LogEntry] = []
+        for job in self.run_jobs(run_id):
+            cursor = cursors.setdefault(job.name, LogCursor(job.name, job.labels.get(LABEL_GROUP)))
+            fresh += cursor.poll(self.apis)
+        return fresh

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -105,6 +105,23 @@ def format_validation_error(exc: ValidationError, source: str, prefix: str = "")
         else:
             lines.append(f"{source}: '{path}': {error['msg']} (got {error.get('input')!r})")
     return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def validated_settings(model: type[_Model], settings: Any, backend: str) -> _Model:
+    """``settings`` checked against a backend's settings model.
+
+    Raises:
+        ConfigError: one line per problem, naming the backend and each key.
+    """
+    try:
+        return model.model_validate(settings)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"backend '{backend}': " + format_validation_error(exc, "settings")
+        ) from None
 
 
 PROJECT_MARKERS = (CONFIG_FILE, "pyproject.toml", ".git")
