@@ -232,8 +232,9 @@ class VertexAIOrchestrator(TrackedRemoteOrchestrator):
         from flowyml_docker.engine import connect
         from flowyml_docker.image_builder import ensure_image
         from flowyml_docker.project_source import locate_project
+        from flowyml_docker.registry import push_image
         from flowyml_gcp.config import image_repository
-        from flowyml_gcp.image_push import google_registry, push_image
+        from flowyml_gcp.image_push import google_registry
 
         prebuilt = self.config.image or config.image
         source = locate_project(pipeline, config.workdir, self.config.project_dir)
