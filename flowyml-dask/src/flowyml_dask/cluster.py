@@ -15,10 +15,18 @@ from typing import Any
 
 from flowyml.backend import BackendError, parse_memory
 
-__all__ = ["RunCluster"]
+__all__ = ["RunCluster", "WorkerDied", "is_loopback"]
 
 # The nanny's event when it restarts a worker for memory (distributed.worker_memory).
 _MEMORY_EVENT = "worker-restart-memory"
+
+
+class WorkerDied(Exception):
+    """A worker died while running a group task (the reason names why)."""
+
+    def __init__(self, reason: str, address: str) -> None:
+        super().__init__(reason)
+        self.address = address
 
 
 class RunCluster:
@@ -137,6 +145,22 @@ class RunCluster:
         """The workers on which the local folder ``path`` does not exist."""
         seen = self.client.run(os.path.isdir, path)
         return sorted(address for address, found in seen.items() if not found)
+
+    def check_store(self, root: str) -> None:
+        """A local artifact store must be the same folder on every worker."""
+        if "://" in root and not root.startswith("file://"):
+            return  # an object store (gs://, s3://...): reachable by URI from anywhere
+        remote = [w for w in self.workers() if not is_loopback(w)]
+        if not remote:
+            return
+        path = root.removeprefix("file://")
+        blind = self.store_invisible_to(path)
+        if blind:
+            raise BackendError(
+                f"dask: the artifact store {root} is a local folder that workers {blind} "
+                "cannot see; mount a shared file system at the same path on every worker, or "
+                "set the stack's artifact_store to gs://... or s3://..."
+            )
 
     def stop_tasks(self, futures: list[Any], key_prefix: str) -> None:
         """Cancel ``futures`` and stop the tasks of ``key_prefix`` running on workers.

@@ -14,7 +14,6 @@ learns how a group ended from a small event the task sends, without fetching the
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import os
 import sys
@@ -31,26 +30,14 @@ from flowyml.backend import (
     TaskExecutor,
     open_project,
 )
-from flowyml_dask.cluster import RunCluster, is_loopback
+from flowyml_dask.cluster import RunCluster, WorkerDied
 from flowyml_dask.settings import DaskExecutorConfig, dask_resources, default_address
 from flowyml_dask.worker_task import InputSpec, records_of, run_group, step_spec
 
-__all__ = ["DaskExecutor", "close_run"]
+__all__ = ["DaskExecutor"]
 
 _POLL = 1.0  # seconds between checks that the scheduler is still there
 _RECORD_GRACE = 5.0  # how long a finished task's result event may lag behind its end
-
-# Executors with a cluster open, by run: closed by the plugin's run-finished hook.
-_OPEN: dict[str, DaskExecutor] = {}
-_OPEN_LOCK = threading.Lock()
-
-
-class _WorkerDied(Exception):
-    """A worker died while running a group task (the reason names why)."""
-
-    def __init__(self, reason: str, address: str) -> None:
-        super().__init__(reason)
-        self.address = address
 
 
 class DaskExecutor(TaskExecutor):
@@ -119,14 +106,12 @@ class DaskExecutor(TaskExecutor):
                 connect_timeout=self.connect_timeout,
             )
             try:
-                self._check_store(cluster, store.root)
+                cluster.check_store(store.root)
                 cluster.client.subscribe_topic(self._topic(run_id), self._on_event)
             except BaseException:
                 cluster.close()
                 raise
             self._cluster, self._run_id = cluster, run_id
-        with _OPEN_LOCK:
-            _OPEN[run_id] = self
         return cluster
 
     @staticmethod
@@ -135,23 +120,6 @@ class DaskExecutor(TaskExecutor):
 
     def _prefix(self) -> str:
         return f"flowyml-{self._run_id}-"
-
-    @staticmethod
-    def _check_store(cluster: RunCluster, root: str) -> None:
-        """A local artifact store must be the same folder on every worker."""
-        if "://" in root and not root.startswith("file://"):
-            return  # an object store (gs://, s3://...): reachable by URI from anywhere
-        remote = [w for w in cluster.workers() if not is_loopback(w)]
-        if not remote:
-            return
-        path = root.removeprefix("file://")
-        blind = cluster.store_invisible_to(path)
-        if blind:
-            raise BackendError(
-                f"dask: the artifact store {root} is a local folder that workers {blind} "
-                "cannot see; mount a shared file system at the same path on every worker, or "
-                "set the stack's artifact_store to gs://... or s3://..."
-            )
 
     def validate(self) -> bool:
         """Connect to the cluster and check that every worker sees the project's artifact
@@ -170,7 +138,7 @@ class DaskExecutor(TaskExecutor):
             connect_timeout=self.connect_timeout,
         )
         try:
-            self._check_store(cluster, open_project().artifact_store().root)
+            cluster.check_store(open_project().artifact_store().root)
         finally:
             cluster.close()
         return True
@@ -204,11 +172,13 @@ class DaskExecutor(TaskExecutor):
             self._values.clear()
         if cluster is None:
             return
-        with _OPEN_LOCK:
-            _OPEN.pop(self._run_id or "", None)
         if self._in_flight:
             cluster.stop_tasks(list(self._in_flight.values()), self._prefix())
         cluster.close()
+
+    def end_run(self, run_id: str) -> None:
+        """The run is recorded: close what was opened for it (the core calls this)."""
+        self.close()
 
     def launch(self, args: list[str], **_: Any) -> LaunchOutcome:
         """Not used: groups run as Dask tasks (:meth:`run_steps`), not as step-runner
@@ -294,7 +264,7 @@ class DaskExecutor(TaskExecutor):
                 return [_failed(first, f"step '{first}' cannot be sent to Dask: {_words(exc)}")]
             try:
                 records = self._wait(key, future, cluster)
-            except _WorkerDied as died:
+            except WorkerDied as died:
                 policy = steps[0].retry
                 if not self._stopping and policy.should_retry(died, attempt):
                     attempt += 1
@@ -341,7 +311,7 @@ class DaskExecutor(TaskExecutor):
         """The records of a group task, once its event came (or its result, late).
 
         Raises:
-            _WorkerDied: its worker died while running it.
+            WorkerDied: its worker died while running it.
             BackendError: the scheduler went away.
         """
         event = threading.Event()
@@ -374,7 +344,7 @@ class DaskExecutor(TaskExecutor):
                         f"dask: lost the scheduler at {cluster.address} while task {key} ran "
                         f"(client {cluster.client.status}); the run is recorded failed"
                     )
-        except _WorkerDied:
+        except WorkerDied:
             raise  # one attempt lost: the retry policy decides, the run goes on
         except BaseException:
             # Ctrl-C (or the scheduler lost): this run's tasks must not run on; the stop
@@ -393,7 +363,7 @@ class DaskExecutor(TaskExecutor):
         error = future.exception()
         if isinstance(error, KilledWorker):
             address = getattr(error.last_worker, "address", str(error.last_worker))
-            raise _WorkerDied(cluster.why_worker_died(address), address)
+            raise WorkerDied(cluster.why_worker_died(address), address)
         # run_group itself failed: most often a step that cannot be unpickled on the worker.
         return [
             {
@@ -420,20 +390,3 @@ def _cancelled_record(key: str) -> dict[str, Any]:
         "cancelled": True,
         "error": "cancelled: the run was stopped",
     }
-
-
-def close_run(run_id: str) -> None:
-    """Close the cluster of run ``run_id``, if this process opened one for it."""
-    with _OPEN_LOCK:
-        executor = _OPEN.get(run_id)
-    if executor is not None:
-        executor.close()
-
-
-@atexit.register
-def _close_all() -> None:
-    # A run that never reported its end (a crash of the caller): close what it opened.
-    with _OPEN_LOCK:
-        executors = list(_OPEN.values())
-    for executor in executors:
-        executor.close()

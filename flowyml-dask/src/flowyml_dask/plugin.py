@@ -5,7 +5,6 @@ Every ``flowyml`` command imports this module: it imports nothing of Dask.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from flowyml.backend import hookimpl
@@ -17,14 +16,3 @@ def flowyml_register_backends() -> list[type[Any]]:
     from flowyml_dask.executor import DaskExecutor
 
     return [DaskExecutor]
-
-
-@hookimpl
-def flowyml_run_finished(run_id: str) -> None:
-    """Close the cluster of a ``dask`` run once the run has ended and is recorded.
-
-    The executor contract has no end-of-run call, so the run's end is heard here.
-    """
-    executor = sys.modules.get("flowyml_dask.executor")
-    if executor is not None:  # not imported: no dask run happened in this process
-        executor.close_run(run_id)

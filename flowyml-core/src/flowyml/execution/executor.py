@@ -60,6 +60,14 @@ class Executor(ABC):
             PipelineDefinitionError: naming the step and what to change.
         """
 
+    def end_run(self, run_id: str) -> None:  # noqa: B027
+        """Release what this executor opened for run ``run_id`` (a cluster, a pool).
+
+        The scheduler calls it once the run's end is recorded, however the run ended;
+        what it raises is reported as a warning and changes nothing recorded. The
+        default holds nothing.
+        """
+
     @classmethod
     def from_config(cls, settings: dict[str, Any] | None = None) -> Executor:
         """Build the executor from validated settings (raises pydantic errors)."""

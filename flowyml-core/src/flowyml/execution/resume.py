@@ -26,7 +26,13 @@ from flowyml.storage.run_store import RunStore
 if TYPE_CHECKING:
     from flowyml.definition.steps import Step
 
-__all__ = ["Completed", "key_of", "restore_completed", "reusable_results"]
+__all__ = [
+    "Completed",
+    "key_of",
+    "record_resume_keys",
+    "restore_completed",
+    "reusable_results",
+]
 
 
 @dataclass(frozen=True)
@@ -116,3 +122,29 @@ def reusable_results(
         produced.update(result_artifacts(member, prior.result))
         results.append(prior.result)
     return results
+
+
+def record_resume_keys(
+    run_store: RunStore,
+    run_id: str,
+    steps: list[Step],
+    results: Mapping[str, ExecutionResult],
+    artifacts: Mapping[str, Artifact],
+    context: Context,
+) -> None:
+    """Give the completed steps that ran without a cache key (uncacheable, or no cache)
+    the key a resume of this unsuccessful run compares.
+
+    Done once at the end of a run, not per step: only a run that did not succeed is
+    resumed.
+    """
+    keys: dict[str, str] = {}
+    for member in steps:
+        result = results.get(member.name)
+        if result is None or not result.success or result.skipped or result.cache_key:
+            continue
+        key = key_of(member, artifacts, context)
+        if key is not None:
+            keys[member.name] = key
+    if keys:
+        run_store.record_step_keys(run_id, keys)

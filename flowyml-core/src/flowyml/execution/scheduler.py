@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
+import warnings
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import UTC, datetime
@@ -15,7 +16,12 @@ from flowyml.definition.parameters import effective_parameters
 from flowyml.errors import RunInterrupted
 from flowyml.execution.executor import Executor, result_artifacts
 from flowyml.execution.log_capture import routing_installed
-from flowyml.execution.resume import Completed, key_of, restore_completed, reusable_results
+from flowyml.execution.resume import (
+    Completed,
+    record_resume_keys,
+    restore_completed,
+    reusable_results,
+)
 from flowyml.execution.run_state import RunState as _RunState
 from flowyml.execution.run_step import value_fingerprint
 from flowyml.execution.step_threads import StepThreads
@@ -118,8 +124,11 @@ class Scheduler:
             if self.artifact_store is not None:
                 self.artifact_store.flush()  # before the records that point at artifacts
             if status is not ExecutionStatus.SUCCESS:
-                self._record_resume_keys(state, run_id, context, pipeline)
+                record_resume_keys(
+                    self.run_store, run_id, pipeline.steps, state.results, state.artifacts, context
+                )
             self.run_store.finish_run(run_id, status, error)
+            self._end_run(run_id)
             self.listener.run_finished(run_id, status.value)
         not_run = [name for name in dag.order if name not in state.results]
         run = PipelineRun(
@@ -142,24 +151,16 @@ class Scheduler:
             raise RunInterrupted(signal.SIGINT, run) from interrupted
         return run
 
-    def _record_resume_keys(
-        self, state: _RunState, run_id: str, context: Context, pipeline: Pipeline
-    ) -> None:
-        """Give the completed steps that ran without a cache key (uncacheable, or no cache)
-        the key a resume of this unsuccessful run compares (see :mod:`flowyml.execution.resume`).
-
-        Done once at the end, not per step: only a run that did not succeed is resumed.
-        """
-        keys: dict[str, str] = {}
-        for member in pipeline.steps:
-            result = state.results.get(member.name)
-            if result is None or not result.success or result.skipped or result.cache_key:
-                continue
-            key = key_of(member, state.artifacts, context)
-            if key is not None:
-                keys[member.name] = key
-        if keys:
-            self.run_store.record_step_keys(run_id, keys)
+    def _end_run(self, run_id: str) -> None:
+        try:
+            self.executor.end_run(run_id)
+        except Exception as exc:  # the run is recorded: releasing resources cannot change it
+            warnings.warn(
+                f"backend '{self.executor.name}' could not release what run {run_id} used: "
+                f"{type(exc).__name__}: {exc}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def _cancel_running(self, state: _RunState, run_id: str, exc: KeyboardInterrupt) -> str:
         """Record every step still running as cancelled; returns the run's error line."""

@@ -10,7 +10,8 @@ from flowyml.testing.pipelines import faulty
 __all__ = ["FailureTests"]
 
 _ENDS_PROCESS = (
-    "steps run in the process that owns the run, so a step ending that process ends the run"
+    "steps do not each run in a process of their own, so a step ending its process takes "
+    "more than itself with it (the run, or a worker shared with other steps)"
 )
 
 
