@@ -11,7 +11,19 @@ import os
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "core", "local", "e2e", "faults", "docker", "gcp"]
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "core",
+    "local",
+    "e2e",
+    "faults",
+    "docker",
+    "gcp",
+    "dask",
+    "k8s",
+    "aws",
+]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -44,6 +56,7 @@ def typecheck(session: nox.Session) -> None:
         "./flowyml-local",
         "./flowyml-docker",
         "./flowyml-gcp",
+        "./flowyml-dask",
     )
     session.run(
         "mypy",
@@ -51,6 +64,7 @@ def typecheck(session: nox.Session) -> None:
         "flowyml-local/src/flowyml_local",
         "flowyml-docker/src/flowyml_docker",
         "flowyml-gcp/src/flowyml_gcp",
+        "flowyml-dask/src/flowyml_dask",
     )
 
 
@@ -107,6 +121,32 @@ def gcp(session: nox.Session) -> None:
         "./flowyml-gcp",
     )
     _pytest(session, "tests/gcp")
+
+
+@nox.session(python=PYTHON)
+def dask(session: nox.Session) -> None:
+    """flowyml-dask against a real scheduler and two workers started as processes on
+    127.0.0.1, and the default LocalCluster; CI=true turns skips into failures."""
+    session.install(*TEST_DEPS, "./flowyml-core", "./flowyml-local", "./flowyml-dask")
+    _pytest(session, "tests/dask")
+
+
+@nox.session(python=PYTHON)
+def k8s(session: nox.Session) -> None:
+    """The loopback Kubernetes API server whose pods run on the Docker engine, with the
+    official client and kubectl (`.ci/services` first); CI=true turns skips into failures."""
+    session.install(*TEST_DEPS, "kubernetes==37.0.1", "python-dateutil<3", "docker>=7")
+    _pytest(session, "tests/k8s")
+
+
+@nox.session(python=PYTHON)
+def aws(session: nox.Session) -> None:
+    """The SageMaker backend's test servers: moto (S3, CloudWatch Logs, ECR) and a fake
+    SageMaker whose jobs run on the Docker engine; CI=true turns skips into failures."""
+    session.install(
+        *TEST_DEPS, "boto3==1.44.8", "botocore==1.44.8", "moto[server]==5.2.5", "docker>=7"
+    )
+    _pytest(session, "tests/aws")
 
 
 @nox.session(python=PYTHON)

@@ -18,10 +18,9 @@ import flowyml.backend as backend
 ROOT = Path(__file__).resolve().parents[2]
 
 # Source trees of every plugin distribution in this repository, ours and the fixtures.
+# Every distribution of the project but the core, and the fixture plugins.
 PLUGIN_SOURCES = [
-    ROOT / "flowyml-local" / "src",
-    ROOT / "flowyml-docker" / "src",
-    ROOT / "flowyml-gcp" / "src",
+    *sorted(p for p in ROOT.glob("flowyml-*/src") if p.parent.name != "flowyml-core"),
     *sorted((ROOT / "tests" / "fixtures").glob("*/src")),
 ]
 
