@@ -184,7 +184,10 @@ def cache_clear(steps: tuple[str, ...]) -> None:
     The artifacts stay (runs may still name them); `flowyml gc` removes the ones nothing
     references.
     """
-    removed = _project().cache_store.clear(steps)
+    try:
+        removed = _project().cache_store.clear(steps)
+    except FlowyMLError as exc:
+        _fail(str(exc))
     which = f" of step(s) {', '.join(steps)}" if steps else ""
     click.echo(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'}{which}")
 

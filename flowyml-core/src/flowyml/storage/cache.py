@@ -10,12 +10,15 @@ outside the pipeline are fingerprinted by content once.
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
 from flowyml.definition.fingerprint import stable_hash
+from flowyml.errors import CacheError
 from flowyml.storage.database import Database
 
 __all__ = ["CACHE_FORMAT", "CacheStore", "cache_key", "output_fingerprint"]
@@ -23,6 +26,8 @@ __all__ = ["CACHE_FORMAT", "CacheStore", "cache_key", "output_fingerprint"]
 # Part of every cache key: bump it when what a key points at changes meaning. 2: pickled
 # artifacts name pipeline files' classes by canonical module, never ``__main__``.
 CACHE_FORMAT = "2"
+
+_log = logging.getLogger(__name__)
 
 
 def cache_key(
@@ -52,19 +57,36 @@ class CacheStore:
         self._lock = threading.Lock()
 
     def preload(self, steps: Iterable[str]) -> None:
-        """Load the index entries of these steps into memory."""
+        """Load the index entries of these steps into memory; an entry that cannot be
+        read is dropped, so its step runs again.
+
+        Raises:
+            CacheError: the database cannot be read.
+        """
         wanted = [s for s in steps if s not in self._loaded_steps]
         if not wanted:
             return
         rows: list[tuple[Any, ...]] = []
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows += self.db.query(f"SELECT key, outputs FROM cache WHERE step IN ({marks})", chunk)
+        try:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows += self.db.query(
+                    f"SELECT key, outputs FROM cache WHERE step IN ({marks})", chunk
+                )
+        except sqlite3.Error as exc:
+            raise self._unusable("read", exc) from exc
+        broken: list[str] = []
         with self._lock:
             for key, outputs in rows:
-                self._entries.setdefault(key, json.loads(outputs))
+                try:
+                    self._entries.setdefault(key, json.loads(outputs))
+                except (TypeError, ValueError):
+                    broken.append(key)  # never a hit: the step runs and writes it anew
             self._loaded_steps.update(wanted)
+        for key in broken:
+            _log.warning("flowyml: dropping unreadable cache entry %s of %s", key, self.db.path)
+            self.db.write("DELETE FROM cache WHERE key=?", (key,))
 
     def lookup(self, key: str, step: str) -> dict[str, dict[str, Any]] | None:
         """Output name -> artifact reference dict of a hit, or ``None``."""
@@ -81,15 +103,27 @@ class CacheStore:
             (key, step, json.dumps(outputs), time.time()),
         )
 
+    def _unusable(self, what: str, exc: sqlite3.Error) -> CacheError:
+        return CacheError(
+            f"cannot {what} the cache index in {self.db.path}: {type(exc).__name__}: {exc}"
+        )
+
     def clear(self, steps: Iterable[str] = ()) -> int:
-        """Drop every entry (or the entries of ``steps``), committed now; how many."""
+        """Drop every entry (or the entries of ``steps``), committed now; how many.
+
+        Raises:
+            CacheError: the database refused (locked past its timeout, read-only...).
+        """
         names = list(steps)
         statements: list[tuple[str, tuple[Any, ...]]] = (
             [("DELETE FROM cache WHERE step=?", (name,)) for name in names]
             if names
             else [("DELETE FROM cache", ())]
         )
-        removed = sum(self.db.commit_now(statements))
+        try:
+            removed = sum(self.db.commit_now(statements))
+        except sqlite3.Error as exc:
+            raise self._unusable("clear", exc) from exc
         with self._lock:
             self._entries.clear()
             self._loaded_steps.clear()
