@@ -79,3 +79,31 @@ def test_a_hook_that_raises_is_isolated():
     manager.register(_plugin(_Good), "good", "flowyml-good")
     assert "good" in manager.backends()
     assert any("flowyml-bad" in str(e) and "kaboom" in str(e) for e in manager.errors)
+
+
+def test_a_raising_store_hook_is_reported_once_however_often_stores_are_looked_up(tmp_path):
+    class Broken:
+        @hookimpl
+        def flowyml_register_artifact_stores(self):
+            raise RuntimeError("no credentials")
+
+    manager = PluginManager()
+    manager.register(Broken(), "broken", "flowyml-broken-store")
+    for _ in range(3):
+        store = manager.artifact_store_for((tmp_path / "store").as_uri())
+        assert store.root.endswith("store")  # the core's file store still works
+        with pytest.raises(PluginError, match="no artifact store serves 'nope://'"):
+            manager.artifact_store_for("nope://bucket/key")
+    reported = [e for e in manager.errors if "flowyml-broken-store" in str(e)]
+    assert len(reported) == 1, manager.errors
+
+
+def test_a_class_that_only_claims_to_be_a_backend_is_refused():
+    class Pretender:
+        name = "pretender"
+        backend_kind = "spaceship"
+
+    manager = PluginManager()
+    manager.register(_plugin(Pretender, _Good), "mine", "flowyml-mine")
+    assert "pretender" not in manager.backends()
+    assert any("subclasses neither" in str(e) for e in manager.errors)
