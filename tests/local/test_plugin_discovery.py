@@ -72,3 +72,13 @@ def test_invalid_backend_setting_names_backend_file_and_key(project):
         ConfigError, match=r"(?s)backend 'local'.*unknown key 'stacks\.dev\.settings\.max_wokers'"
     ):
         Pipeline("p", steps=[one]).run("dev")
+
+
+def test_a_plugin_adds_a_command_to_the_command_line(tmp_path):
+    from cli_process import FlowymlCli
+
+    done = FlowymlCli(tmp_path).run("fake-hello", "ada")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "hello ada, from flowyml-fake\n"
+    listed = FlowymlCli(tmp_path).run("--help")
+    assert "fake-hello" in listed.stdout and "Say hello" in listed.stdout

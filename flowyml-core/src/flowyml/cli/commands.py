@@ -57,6 +57,31 @@ def cli() -> None:
 cli.add_command(runs)
 
 
+def add_plugin_commands(group: click.Group) -> None:
+    """Let plugins add their commands (``flowyml_register_commands``). A plugin that
+    raises is reported and adds nothing; one that would replace a command keeps its hands
+    off it."""
+    from flowyml.plugins.manager import get_plugin_manager
+
+    for impl in get_plugin_manager().implementations("flowyml_register_commands"):
+        who = f"plugin '{impl.plugin}' from distribution '{impl.distribution}'"
+        before = dict(group.commands)
+        try:
+            impl.call({"cli": group})
+        except Exception as exc:  # one plugin must not take the command line down
+            group.commands.clear()
+            group.commands.update(before)
+            click.echo(
+                f"warning: {who} could not add its commands: {type(exc).__name__}: {exc}",
+                err=True,
+            )
+            continue
+        for name, command in before.items():
+            if group.commands.get(name) is not command:
+                group.commands[name] = command
+                click.echo(f"warning: {who} tried to replace `flowyml {name}`", err=True)
+
+
 @cli.command()
 @click.argument("target")
 @click.option("--backend", "-b", help="Stack or backend name (default: configured, then local).")

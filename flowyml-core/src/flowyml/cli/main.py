@@ -20,6 +20,7 @@ def main() -> None:
         from flowyml.execution.step_runner import main as step_runner_main
 
         sys.exit(step_runner_main(argv[1:]))
-    from flowyml.cli.commands import cli
+    from flowyml.cli.commands import add_plugin_commands, cli
 
+    add_plugin_commands(cli)
     cli(prog_name="flowyml")

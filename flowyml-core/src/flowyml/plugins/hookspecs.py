@@ -81,3 +81,12 @@ def flowyml_step_finished(run_id: str, result: ExecutionResult) -> None:
 def flowyml_run_finished(run_id: str, status: str) -> None:
     """Run ``run_id`` ended with ``status``: ``"success"``, ``"failed"`` or ``"cancelled"``
     (Ctrl-C, SIGTERM or a stop). Always the run's last event."""
+
+
+@hookspec
+def flowyml_register_commands(cli: Any) -> None:
+    """Add commands to the ``flowyml`` command line: ``cli`` is its click group
+    (``cli.add_command(...)`` or ``@cli.command()``). Keep the module that implements this
+    light, and import what a command needs inside it: every ``flowyml`` command (but
+    ``step-runner``) calls this hook. A plugin that raises is reported on stderr, and the
+    other commands still work."""
