@@ -60,18 +60,16 @@ def run_groups(
     orchestrator: Any, pipeline: Any, count: int, seconds: float
 ) -> list[dict[str, Any]]:
     """Run the one-step group ``count`` times through the executor; per-group figures."""
-    from flowyml.plugins.manager import get_plugin_manager
-    from flowyml.records.resources import DockerConfig
+    from flowyml.backend import DockerConfig, RunTracker, installed_materializers
     from flowyml_gcp.artifact_store import GCSArtifactStore
     from flowyml_gcp.executor import VertexExecutor
-    from flowyml_gcp.run_state import RunState
 
     config = orchestrator._docker_config(orchestrator.config.docker or DockerConfig())
-    state = RunState("bench", pipeline.name)
+    state = RunTracker("bench", pipeline.name, backend="vertex_ai", handle_key="job_name")
     image, ref = orchestrator._image(pipeline, config, state)
     store = GCSArtifactStore(
         orchestrator.artifact_store_uri(),
-        get_plugin_manager().materializers(),
+        installed_materializers(),
         endpoint=orchestrator.config.storage_endpoint,
     )
     executor = VertexExecutor(
@@ -111,7 +109,7 @@ def run_groups(
         wall = time.perf_counter() - started
         assert results[0].success, results[0].error
         calls = orchestrator.apis.counter.total() - before
-        job = orchestrator._queries.get_job(state.groups[group].job_name)
+        job = orchestrator._queries.get_job(state.groups[group].handle)
         server = _seconds(job.end_time, job.create_time)
         figures.append(
             {
