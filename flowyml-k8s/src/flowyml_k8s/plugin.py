@@ -1,0 +1,26 @@
+"""Entry point of the ``flowyml-k8s`` plugin (group ``flowyml``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowyml.backend import hookimpl
+
+
+@hookimpl
+def flowyml_register_backends() -> list[type[Any]]:
+    """The ``kubernetes`` orchestrator (its module does not import the kubernetes client)."""
+    from flowyml_k8s.orchestrator import KubernetesOrchestrator
+
+    return [KubernetesOrchestrator]
+
+
+@hookimpl
+def flowyml_run_crashed(run_id: str, backend: str) -> None:
+    """Delete the Jobs, pods and Secrets a crashed ``kubernetes`` run left: nobody follows
+    them now. Other backends' runs cost nothing here: no client is imported."""
+    if backend != "kubernetes":
+        return
+    from flowyml_k8s.crashed_runs import delete_crashed_run_objects
+
+    delete_crashed_run_objects(run_id)
