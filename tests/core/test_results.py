@@ -59,3 +59,37 @@ def test_submit_options_read_pipeline_run_keywords():
         False,
     )
     assert SubmitOptions.from_kwargs({"stack": stack, "fail_fast": True}).fail_fast
+
+
+def test_built_result_is_what_model_construct_makes():
+    from datetime import UTC, datetime
+
+    import pydantic
+
+    from flowyml.records.results import built_result
+
+    cases = [
+        {"step_name": "a", "success": True},
+        {"step_name": "b", "success": False, "error": "boom", "traceback": "tb", "retries": 2},
+        {
+            "step_name": "c",
+            "success": True,
+            "output": [1, 2],
+            "outputs": {"x": "file:///x"},
+            "started_at": datetime.now(UTC),
+            "cached": True,
+            "cache_key": "k",
+        },
+    ]
+    for fields in cases:
+        built = built_result(**fields)
+        constructed = ExecutionResult.model_construct(**fields)
+        assert built == constructed
+        assert built.model_dump() == constructed.model_dump()
+        assert built.model_fields_set == constructed.model_fields_set
+        assert built.status is constructed.status
+        with pytest.raises(pydantic.ValidationError):
+            built.success = not built.success  # frozen, like every result
+    assert built_result(step_name="a", success=True).outputs is not (
+        built_result(step_name="a", success=True).outputs
+    )

@@ -51,6 +51,7 @@ class PipelineDefinition:
             raise PipelineDefinitionError(f"a pipeline needs a non-empty name, got {name!r}")
         self.name = name
         self.steps: list[Step] = []
+        self._built_dag: tuple[Any, DAG] | None = None
         self._names: set[str] = set()
         self.context = context if isinstance(context, Context) else Context(**(context or {}))
         caller = sys._getframe(1).f_globals
@@ -89,10 +90,20 @@ class PipelineDefinition:
 
     # -- validation ------------------------------------------------------------------
     def build_dag(self, external_inputs: Iterable[str] = ()) -> DAG:
-        """Build and validate the DAG (structure only)."""
+        """Build and validate the DAG (structure only).
+
+        Built once for a given list of steps and external inputs: a run checks the
+        pipeline and then schedules it, and a process may run it many times.
+        """
         if not self.steps:
             raise PipelineDefinitionError(f"pipeline '{self.name}' has no steps")
-        return DAG(self.steps, external_inputs)
+        key = (tuple(map(id, self.steps)), tuple(sorted(external_inputs)))
+        built = self._built_dag
+        if built is not None and built[0] == key:
+            return built[1]
+        dag = DAG(self.steps, external_inputs)
+        self._built_dag = (key, dag)
+        return dag
 
     def validate(
         self, context: Context | None = None, inputs: Mapping[str, Any] | None = None
