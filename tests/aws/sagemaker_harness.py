@@ -68,8 +68,16 @@ PIPELINES = textwrap.dedent(
         return {k: v for k, v in os.environ.items() if k.startswith("FLOWYML_TEST_")}
 
 
+    @step(inputs=["n"], outputs=["said"])
+    def chatty(n: int) -> int:
+        for i in range(n):
+            print(f"line {i:03d}", flush=True)
+        return n
+
+
     failing = Pipeline("failing", steps=[start, explode], context=Context(count=3))
     sleeping = Pipeline("sleeping", steps=[start, sleepy], context=Context(count=1))
+    talking = Pipeline("talking", steps=[start, chatty], context=Context(count=20))
     environ = Pipeline("environ", steps=[start, environment], context=Context(count=1))
     """
 )
@@ -104,7 +112,7 @@ def sagemaker_server(docker_engine: Any, moto_server: Any, probe_image: str) -> 
     settings = RunnerSettings(
         network_mode="host",
         stop_grace_seconds=1.0,
-        container_env=aws_environment({"s3": url, "logs": url, "secretsmanager": url}),
+        container_env=aws_environment({"s3": url, "logs": url}),
     )
     server = FakeSageMaker(docker_engine, lambda: moto_server.client("logs"), settings=settings)
     server.start()
@@ -150,6 +158,8 @@ def sagemaker_settings(
             "sts": url,
             "secretsmanager": url,
         },
+        # Secrets are read in the job (the fake gives it S3 and Logs only).
+        "container_endpoints": {"secretsmanager": url},
         "image_registry": REGISTRY,
         "base_image": BASE_IMAGE,
         "poll_initial_seconds": 0.2,

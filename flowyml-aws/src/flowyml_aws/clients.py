@@ -21,7 +21,7 @@ from typing import Any
 from flowyml.backend import BackendError
 from flowyml_aws.config import SageMakerConfig
 
-__all__ = ["AwsClients", "error_code", "translate_error"]
+__all__ = ["AwsClients", "endpoint_variable", "error_code", "translate_error"]
 
 _DENIED = frozenset(
     {
@@ -46,6 +46,15 @@ _THROTTLED = frozenset(
         "ProvisionedThroughputExceededException",
     }
 )
+
+
+def endpoint_variable(service: str) -> str:
+    """botocore's variable for a service's endpoint: ``secretsmanager`` ->
+    ``AWS_ENDPOINT_URL_SECRETS_MANAGER`` (from the service id, as botocore derives it)."""
+    import botocore.session
+
+    service_id = botocore.session.get_session().get_service_model(service).service_id
+    return "AWS_ENDPOINT_URL_" + str(service_id).replace(" ", "_").upper()
 
 
 def error_code(exc: BaseException | None) -> str | None:
@@ -82,9 +91,7 @@ def translate_error(exc: BaseException, config: SageMakerConfig, action: str) ->
             f"SageMaker cannot use role '{config.role_arn}' to {action}: {message}; check that "
             "the role exists and trusts sagemaker.amazonaws.com"
         )
-    if code in ("NoSuchBucket", "404") and "bucket" in action:
-        return BackendError(f"cannot {action}: the bucket does not exist ({message}); create it")
-    if code == "NoSuchBucket":
+    if code == "NoSuchBucket" or (code == "404" and "bucket" in action):
         return BackendError(f"cannot {action}: the bucket does not exist ({message}); create it")
     if code in _THROTTLED:
         return BackendError(

@@ -32,7 +32,7 @@ from flowyml.backend import (
     TrackedRemoteOrchestrator,
     validated_settings,
 )
-from flowyml_aws.clients import AwsClients
+from flowyml_aws.clients import AwsClients, endpoint_variable
 from flowyml_aws.config import SageMakerConfig, config_problems, redacted, s3_output_uri
 from flowyml_aws.executor import SageMakerExecutor
 from flowyml_aws.run_queries import JobQueries
@@ -124,7 +124,7 @@ class SageMakerOrchestrator(TrackedRemoteOrchestrator):
             "AWS_DEFAULT_REGION": self.config.region,
         }
         for service, url in sorted(self.config.container_endpoints.items()):
-            env[f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}"] = url
+            env[endpoint_variable(service)] = url
         env.update(docker_config.env)
         return env
 
