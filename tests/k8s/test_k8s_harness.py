@@ -24,6 +24,7 @@ from conftest import BASE_IMAGE
 __all__ = [
     "backend_fake",
     "backend_hygiene",
+    "batch_api_of",
     "k8s_project",
     "k8s_settings",
     "orchestrator",
@@ -127,6 +128,23 @@ def backend_fake(docker_engine: Any, shared_artifacts: Path) -> Iterator[Any]:
     server.stop()
 
 
+@pytest.fixture
+def batch_api_of() -> Iterator[Any]:
+    """``server -> BatchV1Api`` of that fake (clients closed after the test)."""
+    from kubernetes import client
+
+    made: list[Any] = []
+
+    def make(server: Any) -> Any:
+        api = server.api_client()
+        made.append(api)
+        return client.BatchV1Api(api)
+
+    yield make
+    for api in made:
+        api.close()
+
+
 @pytest.fixture(autouse=True)
 def backend_hygiene(request: pytest.FixtureRequest) -> Iterator[None]:
     """After a test that used ``backend_fake``: every object gone, no container left."""
@@ -142,9 +160,7 @@ def backend_hygiene(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def k8s_settings(
-    backend_fake: Any, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Any]:
+def k8s_settings(backend_fake: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Settings of the kubernetes backend pointing at the fake."""
     folder = tmp_path_factory.mktemp("k8s-config")
     kubeconfig = backend_fake.write_kubeconfig(folder / "kubeconfig", "flowyml-tests")
