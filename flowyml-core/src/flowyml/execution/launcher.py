@@ -21,6 +21,7 @@ from flowyml.definition.context import Context
 from flowyml.errors import PipelineDefinitionError
 from flowyml.execution.executor import Executor, params_for
 from flowyml.execution.run_step import lookup_cache
+from flowyml.execution.run_tracker import RunTracker
 from flowyml.execution.step_runner import read_manifest, step_runner_args, write_task
 from flowyml.records.results import ExecutionResult
 from flowyml.storage.artifact_store import ArtifactStore
@@ -87,6 +88,9 @@ class TaskExecutor(Executor):
     #: The pipeline's ``MODULE:ATTR`` in the target environment, when the backend knows it;
     #: otherwise the step runner imports each step by its own reference.
     pipeline_ref: str | None = None
+    #: The run's tracker, when this executor works for a ``TrackedRemoteOrchestrator``:
+    #: :meth:`run_steps` records each group's steps there before launching it.
+    run_tracker: RunTracker | None = None
 
     def check_pipeline(self, steps: list[Any], context: Context) -> None:
         """Without a pipeline reference, every step must be importable by another process
@@ -210,7 +214,14 @@ class TaskExecutor(Executor):
         resources: Any = None,
         pipeline_ref: str | None = None,
     ) -> list[ExecutionResult]:
-        """Write the task, launch the step runner, and read back one result per step run."""
+        """Write the task, launch the step runner, and read back one result per step run.
+
+        ``pipeline_ref`` defaults to the executor's own; the group's steps are recorded in
+        its ``run_tracker``, when it has one, before the launch.
+        """
+        pipeline_ref = pipeline_ref or self.pipeline_ref
+        if self.run_tracker is not None:
+            self.run_tracker.group(group, [s.name for s in steps])
         started_at = datetime.now(UTC)
         start = time.perf_counter()
         if artifact_store is None:
