@@ -9,12 +9,13 @@ image.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from flowyml.backend import BackendError
 from flowyml_docker.engine import engine_errors
 
-__all__ = ["push_image", "remote_reference"]
+__all__ = ["JobImage", "image_for_jobs", "push_image", "remote_reference"]
 
 
 def remote_reference(local_tag: str, repository: str) -> str:
@@ -71,3 +72,70 @@ def push_image(
     except engine_errors() as exc:
         raise BackendError(f"pushing {reference} failed: {exc}") from None
     return reference, False
+
+
+@dataclass
+class JobImage:
+    """The image a remote backend's jobs run.
+
+    Attributes:
+        reference: what the jobs pull (``REGISTRY/name:hash``, or the prebuilt image).
+        pipeline_ref: the pipeline's ``MODULE:ATTR`` inside the image.
+        facts: how it came to be (tag, content hash, reused, pushed, build time), for the
+            run's details.
+    """
+
+    reference: str
+    pipeline_ref: str | None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def image_for_jobs(
+    settings: Any,
+    pipeline: Any,
+    docker_config: Any,
+    *,
+    repository: str,
+    prebuilt: str | None = None,
+    auth: Callable[[str], dict[str, str] | None] | None = None,
+    runtime_requirements: tuple[tuple[str, tuple[str, ...]], ...] = (),
+    log: Callable[[str], None] | None = None,
+) -> JobImage:
+    """Build (or reuse, by content hash) the project's image and push it where a remote
+    target pulls it from; a ``prebuilt`` image is used as it is.
+
+    Args:
+        settings: the backend's :class:`~flowyml_docker.config.ImageBuildSettings`.
+        pipeline: the pipeline (a module-level variable of a module or script).
+        docker_config: the run's image settings.
+        repository: the registry repository to push to.
+        prebuilt: an image holding flowyml and the project: nothing is built or pushed.
+        auth: the credentials for ``repository`` (``None``: the engine's own).
+        runtime_requirements: what some distributions need inside a job, in place of what
+            they declare (see :class:`~flowyml_docker.image_builder.BuildOptions`).
+        log: receives progress lines.
+
+    Raises:
+        BackendError: the engine is unreachable, the build or the push failed.
+        PipelineDefinitionError: the pipeline cannot be imported by reference.
+    """
+    from flowyml_docker.engine import connect
+    from flowyml_docker.image_builder import ensure_image
+    from flowyml_docker.project_source import locate_project
+
+    source = locate_project(pipeline, docker_config.workdir, settings.project_dir)
+    if prebuilt:
+        return JobImage(prebuilt, source.pipeline_ref, {"image": prebuilt, "reused": True})
+    client = connect(settings.docker_host)
+    options = settings.build_options(docker_config, runtime_requirements=runtime_requirements)
+    built = ensure_image(client, pipeline.name, source, docker_config, options, log=log)
+    credentials = auth(repository) if auth is not None else None
+    reference, present = push_image(client, built.tag, repository, credentials, log)
+    facts = {
+        "local_tag": built.tag,
+        "content_hash": built.content_hash,
+        "reused": built.reused,
+        "already_pushed": present,
+        "build_seconds": round(built.build_seconds, 3),
+    }
+    return JobImage(reference, source.pipeline_ref, facts)

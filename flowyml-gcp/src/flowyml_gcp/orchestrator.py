@@ -229,44 +229,35 @@ class VertexAIOrchestrator(TrackedRemoteOrchestrator):
         self, pipeline: Any, config: DockerConfig, state: RunTracker
     ) -> tuple[str, str | None]:
         """The image URI jobs run, and the pipeline's reference inside it."""
-        from flowyml_docker.engine import connect
-        from flowyml_docker.image_builder import ensure_image
-        from flowyml_docker.project_source import locate_project
-        from flowyml_docker.registry import push_image
+        from flowyml_docker.registry import image_for_jobs
         from flowyml_gcp.config import image_repository
-        from flowyml_gcp.image_push import google_registry
 
-        prebuilt = self.config.image or config.image
-        source = locate_project(pipeline, config.workdir, self.config.project_dir)
-        if prebuilt:
-            state.image = {"image": prebuilt, "reused": True}
-            return prebuilt, source.pipeline_ref
-        client = connect(self.config.docker_host)
-        options = self.config.build_options(
+        image = image_for_jobs(
+            self.config,
+            pipeline,
             config,
+            repository=config.registry or image_repository(self.config),
+            prebuilt=self.config.image or config.image,
+            auth=self._registry_auth,
             # In a job the step runner only opens the gs:// store: Cloud Storage is all the
             # plugin needs there, not the Vertex AI and Logging clients (~400 MB).
             runtime_requirements=(("flowyml-gcp", ("google-cloud-storage",)),),
+            log=lambda line: state.log(line, severity="DEBUG"),
         )
-        log = lambda line: state.log(line, severity="DEBUG")  # noqa: E731
-        built = ensure_image(client, pipeline.name, source, config, options, log=log)
-        repository = config.registry or image_repository(self.config)
-        auth = None
-        if google_registry(repository) and not self.config.insecure:
-            credentials = self.apis.credentials()
-            from google.auth.transport.requests import Request
+        state.image = image.facts
+        return image.reference, image.pipeline_ref
 
-            credentials.refresh(Request())
-            auth = {"username": "oauth2accesstoken", "password": credentials.token}
-        reference, present = push_image(client, built.tag, repository, auth, log)
-        state.image = {
-            "local_tag": built.tag,
-            "content_hash": built.content_hash,
-            "reused": built.reused,
-            "already_pushed": present,
-            "build_seconds": round(built.build_seconds, 3),
-        }
-        return reference, source.pipeline_ref
+    def _registry_auth(self, repository: str) -> dict[str, str] | None:
+        """An access token for Google's registries; the engine's own login elsewhere."""
+        from flowyml_gcp.image_push import google_registry
+
+        if not google_registry(repository) or self.config.insecure:
+            return None
+        from google.auth.transport.requests import Request
+
+        credentials = self.apis.credentials()
+        credentials.refresh(Request())
+        return {"username": "oauth2accesstoken", "password": credentials.token}
 
     # -- queries: a CustomJob name is answered by Vertex AI, a run id by the core ------------
     def get_run_status(self, job_id: str) -> ExecutionStatus:
