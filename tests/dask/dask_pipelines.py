@@ -4,6 +4,7 @@ PYTHONPATH)."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -91,3 +92,37 @@ def nap(probe_dir: str) -> int:
 
 
 sleepy = Pipeline("dask-sleepy", steps=[nap])
+
+
+def _note(probe_dir: str, name: str) -> None:
+    """Note the pid and thread running a step: ``PID THREAD_IDENT``."""
+    (Path(probe_dir) / name).write_text(f"{os.getpid()} {threading.get_ident()}")
+
+
+@step(outputs=["spun"], timeout=1)
+def spin(probe_dir: str) -> int:
+    """Runs Python code far past its one-second timeout."""
+    _note(probe_dir, "spin")
+    end = time.monotonic() + 600
+    while time.monotonic() < end:
+        time.sleep(0.01)
+    return 1
+
+
+spinning = Pipeline("dask-spinning", steps=[spin])
+
+
+@step(outputs=["blocked"], timeout=1)
+def block(probe_dir: str) -> int:
+    """Blocked in C code (one long sleep) far past its one-second timeout."""
+    _note(probe_dir, "block")
+    time.sleep(600)
+    return 1
+
+
+blocking = Pipeline("dask-blocking", steps=[block])
+
+
+def thread_alive(ident: int) -> bool:
+    """Whether thread ``ident`` runs in this process (run on the workers)."""
+    return any(thread.ident == ident for thread in threading.enumerate())

@@ -1,11 +1,13 @@
 """What the ``dask`` backend records when workers die, run out of memory, lack resources,
-or the run is stopped; and that nothing of a finished run keeps running on the cluster."""
+the scheduler goes away or the run is stopped; and that nothing of a finished run keeps
+running on the cluster."""
 
 from __future__ import annotations
 
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +110,52 @@ class TestWorkerFaults(ConformanceBase):
         assert "memory limit" in (record.error or ""), record.error
 
 
+class TestSchedulerLoss(ConformanceBase):
+    """A scheduler of its own, killed while a step runs."""
+
+    #: How soon after the scheduler's death the run must be recorded, far below the
+    #: ``connect_timeout`` the client would otherwise spend trying to reconnect.
+    RECORDED_WITHIN = 10.0
+
+    @pytest.fixture
+    def cluster(self, own_cluster: list[DaskCluster]) -> DaskCluster:
+        own_cluster.append(start_cluster(("--nthreads", "1")))
+        return own_cluster[-1]
+
+    @pytest.fixture
+    def backend_stack(self, cluster: DaskCluster) -> dict[str, Any]:
+        return {"backend": "dask", "settings": {"address": cluster.address, "connect_timeout": 30}}
+
+    def test_a_scheduler_killed_mid_step_fails_the_step_and_the_run_naming_it(
+        self, conformance: ConformanceProject, cluster: DaskCluster
+    ) -> None:
+        from distributed import Client
+
+        probes = conformance.probe_dir
+        killed_at: list[float] = []
+
+        def kill_scheduler() -> None:
+            wait_for(lambda: (probes / "nap").exists(), 60, "the step to run")
+            killed_at.append(time.monotonic())
+            os.killpg(cluster.processes[0].pid, signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_scheduler, daemon=True)
+        killer.start()
+        run = conformance.run(pipelines.sleepy, context={"probe_dir": str(probes)})
+        took = time.monotonic() - killed_at[0]
+        killer.join(5)
+        assert took < self.RECORDED_WITHIN, f"the run ended {took:.0f} s after the scheduler died"
+        assert run.status.value == "failed"
+        error = run.step_results["nap"].error or ""
+        assert "BackendError" in error and f"lost the scheduler at {cluster.address}" in error
+        record = conformance.record(run.run_id)
+        assert record.status.value == "failed" and error in (record.error or ""), record.error
+        (stored,) = record.steps
+        assert stored.status.value == "failed" and stored.error == error
+        # The run's client is closed, not left reconnecting in the background.
+        assert not [c for c in Client._instances if c.status != "closed" and _of(c, cluster)]
+
+
 class TestInterrupt(ConformanceBase):
     """Ctrl-C of a ``flowyml run`` process cancels the run and stops its step."""
 
@@ -141,6 +189,11 @@ class TestInterrupt(ConformanceBase):
         assert run.status.value == "cancelled", run
         wait_for(lambda: not _alive(pid), 30, f"the worker process {pid} running the step to end")
         assert not _running(dask_cluster, run.run_id)
+
+
+def _of(client: Any, cluster: DaskCluster) -> bool:
+    scheduler = getattr(client, "scheduler", None)
+    return getattr(scheduler, "address", None) == cluster.address
 
 
 def _alive(pid: int) -> bool:

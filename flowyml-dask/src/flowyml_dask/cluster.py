@@ -8,6 +8,8 @@ whether the artifact store is visible to every worker) is asked here.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 import sys
@@ -166,8 +168,14 @@ class RunCluster:
         """Cancel ``futures`` and stop the tasks of ``key_prefix`` running on workers.
 
         A task that already runs cannot be interrupted inside a worker thread: its worker
-        is restarted by its nanny (an owned local cluster is closed instead).
+        is restarted by its nanny (an owned local cluster is closed instead). Without a
+        scheduler nothing is asked: nothing of the run can be scheduled any more, and each
+        question would wait ``connect_timeout`` for it.
         """
+        if self.client.status != "running":
+            if self.owned:
+                self.close()
+            return
         running: list[str] = []
         try:
             processing = self.client.processing()
@@ -185,22 +193,51 @@ class RunCluster:
         if self.owned:
             self.close()
         elif running:
-            try:
-                self.client.restart_workers(running, raise_for_error=True)
-            except Exception as exc:  # reported: the user must act on it
-                print(
-                    f"flowyml-dask: could not restart workers {running} to stop this run's "
-                    f"steps ({exc}); workers need a nanny (the default of `dask worker`)",
-                    file=sys.stderr,
-                )
+            self.restart_workers(running, "to stop this run's steps")
+
+    def restart_workers(self, addresses: list[str], why: str) -> None:
+        """Restart workers through their nannies (tasks running there fail as if the
+        worker died); a failure is reported on stderr, naming what the user must do."""
+        try:
+            self.client.restart_workers(addresses, raise_for_error=True)
+        except Exception as exc:  # reported: the user must act on it
+            print(
+                f"flowyml-dask: could not restart workers {addresses} {why} ({exc}); "
+                "workers need a nanny (the default of `dask worker`)",
+                file=sys.stderr,
+            )
+
+    def held_only_on(self, address: str, futures: dict[str, Any]) -> list[str]:
+        """The names of ``futures`` whose results only worker ``address`` holds."""
+        if not futures:
+            return []
+        try:
+            where = self.client.who_has(list({f.key: f for f in futures.values()}.values()))
+        except Exception:  # only spares recomputing values: the restart happens anyway
+            return list(futures)
+        return [n for n, f in futures.items() if list(where.get(f.key, ())) in ([], [address])]
 
     def close(self) -> None:
         """Disconnect; close the local cluster when this run created it."""
         client = getattr(self, "client", None)
         if client is not None:
-            client.close()
+            # Closing a client that still tries to reach a lost scheduler cancels that
+            # attempt, which distributed logs as an error with a traceback: noise, as the
+            # loss is reported already. Bounded, so that it cannot wait for the scheduler.
+            quiet = _DropCancelled()
+            logger = logging.getLogger("distributed.client")
+            logger.addFilter(quiet)
+            try:
+                client.close(timeout=5)
+            finally:
+                logger.removeFilter(quiet)
         if self.cluster is not None:
             self.cluster.close()
+
+
+class _DropCancelled(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
 
 
 def is_loopback(address: str) -> bool:

@@ -9,7 +9,9 @@ Values stay on the cluster: a group task's result holds its outputs' values, and
 consumer's task takes the producer's future as an argument, so Dask hands the object over
 in place on the same worker, or worker to worker, never through the client. Every output
 is also written to the run's artifact store (cache, resume, ``run.outputs``). The client
-learns how a group ended from a small event the task sends, without fetching the values.
+learns how a group ended from a small event the task sends, without fetching the values
+(:mod:`flowyml_dask.task_watch`). A step past its timeout is stopped on its worker, or its
+worker restarted (:mod:`flowyml_dask.overrun`), before the group's results come back.
 """
 
 from __future__ import annotations
@@ -32,12 +34,10 @@ from flowyml.backend import (
 )
 from flowyml_dask.cluster import RunCluster, WorkerDied
 from flowyml_dask.settings import DaskExecutorConfig, dask_resources, default_address
-from flowyml_dask.worker_task import InputSpec, records_of, run_group, step_spec
+from flowyml_dask.task_watch import TaskWatch, words
+from flowyml_dask.worker_task import InputSpec, run_group, step_spec
 
 __all__ = ["DaskExecutor"]
-
-_POLL = 1.0  # seconds between checks that the scheduler is still there
-_RECORD_GRACE = 5.0  # how long a finished task's result event may lag behind its end
 
 
 class DaskExecutor(TaskExecutor):
@@ -72,9 +72,8 @@ class DaskExecutor(TaskExecutor):
         self._cluster: RunCluster | None = None
         self._run_id: str | None = None
         self._lock = threading.Lock()
-        self._records: dict[str, list[dict[str, Any]]] = {}
-        self._events: dict[str, threading.Event] = {}
-        self._in_flight: dict[str, Any] = {}
+        self._watch = TaskWatch(self._on_log)
+        self._restarted: set[str] = set()  # workers restarted to stop a stuck step
         self._values: dict[str, tuple[Any, str]] = {}  # artifact -> (group future, uri)
         self._consumers: dict[str, int] = {}  # artifact -> consumers not submitted yet
         self._numbers = itertools.count()
@@ -107,7 +106,7 @@ class DaskExecutor(TaskExecutor):
             )
             try:
                 cluster.check_store(store.root)
-                cluster.client.subscribe_topic(self._topic(run_id), self._on_event)
+                cluster.client.subscribe_topic(self._topic(run_id), self._watch.on_event)
             except BaseException:
                 cluster.close()
                 raise
@@ -160,9 +159,7 @@ class DaskExecutor(TaskExecutor):
         cluster = self._cluster
         if cluster is None:
             return
-        with self._lock:
-            futures = list(self._in_flight.values())
-        cluster.stop_tasks(futures, self._prefix())
+        cluster.stop_tasks(self._watch.in_flight(), self._prefix())
 
     def close(self) -> None:
         """End the run on the cluster: let its values go, disconnect, close what it made."""
@@ -172,8 +169,9 @@ class DaskExecutor(TaskExecutor):
             self._values.clear()
         if cluster is None:
             return
-        if self._in_flight:
-            cluster.stop_tasks(list(self._in_flight.values()), self._prefix())
+        in_flight = self._watch.in_flight()
+        if in_flight:
+            cluster.stop_tasks(in_flight, self._prefix())
         cluster.close()
 
     def end_run(self, run_id: str) -> None:
@@ -185,22 +183,13 @@ class DaskExecutor(TaskExecutor):
         commands."""
         raise BackendError("dask: groups run as Dask tasks, never through `flowyml step-runner`")
 
-    # -- events from the workers -----------------------------------------------------
-    def _on_event(self, event: tuple[float, dict[str, Any]]) -> None:
-        message = event[1]
-        if message.get("kind") == "done":
-            key = message["key"]
-            self._records[key] = message["records"]
-            waiting = self._events.get(key)
-            if waiting is not None:
-                waiting.set()
-        elif message.get("kind") == "log":
-            relay = self.step_output
-            if relay is not None:
-                relay.write(message["step"], message["text"])
-            elif self.echo_logs:
-                sys.stdout.write(message["text"])
-                sys.stdout.flush()
+    def _on_log(self, step_name: str, text: str) -> None:
+        relay = self.step_output
+        if relay is not None:
+            relay.write(step_name, text)
+        elif self.echo_logs:
+            sys.stdout.write(text)
+            sys.stdout.flush()
 
     # -- running groups --------------------------------------------------------------
     def run_steps(
@@ -222,6 +211,8 @@ class DaskExecutor(TaskExecutor):
         store = artifact_store or open_project().artifact_store()
         cluster = self._connect(run_id or "adhoc-" + os.urandom(4).hex(), store)
         first = steps[0].name
+        if self._watch.lost:
+            return [_failed(first, f"step '{first}' was not submitted: {self._watch.lost}")]
         wanted = dask_resources(resources)
         if wanted:
             missing = cluster.missing_resources(wanted)
@@ -239,6 +230,7 @@ class DaskExecutor(TaskExecutor):
         notes: list[str] = []
         avoid: list[str] = []
         attempt = 0
+        lost_to_us = False
         while True:
             key = f"{self._prefix()}{group}-{next(self._numbers)}"
             workers = [w for w in cluster.workers() if w not in avoid] if avoid else None
@@ -261,10 +253,16 @@ class DaskExecutor(TaskExecutor):
                     pure=False,
                 )
             except Exception as exc:  # e.g. a step or input that cannot pickle
-                return [_failed(first, f"step '{first}' cannot be sent to Dask: {_words(exc)}")]
+                return [_failed(first, f"step '{first}' cannot be sent to Dask: {words(exc)}")]
             try:
-                records = self._wait(key, future, cluster)
+                records = self._wait(key, future, cluster, first)
             except WorkerDied as died:
+                if died.address in self._restarted and not self._stopping and not lost_to_us:
+                    # Lost to this run's restart of a worker a stuck step held: not the
+                    # group's failure, so not one of its attempts.
+                    lost_to_us = True
+                    notes.append(f"flowyml-dask: '{group}' resubmitted: {died}\n")
+                    continue
                 policy = steps[0].retry
                 if not self._stopping and policy.should_retry(died, attempt):
                     attempt += 1
@@ -274,8 +272,13 @@ class DaskExecutor(TaskExecutor):
                     continue
                 return [_failed(first, f"step '{first}' failed: {died}", retries=attempt)]
             break
+        stuck = {r.pop("stuck_on") for r in records if r.get("stuck_on")}
+        if stuck:
+            future.release()  # its values go with the worker; unheld, Dask will not recompute
+            for address in stuck:
+                self._restart_stuck(cluster, address)
         results = [ExecutionResult.model_validate(record) for record in records]
-        if attempt:
+        if notes:
             results = [
                 r.model_copy(
                     update={"retries": r.retries + attempt, "logs": "".join(notes) + r.logs}
@@ -283,7 +286,7 @@ class DaskExecutor(TaskExecutor):
                 for r in results
             ]
         for member, result in zip(steps, results, strict=False):
-            if result.success and not result.skipped:
+            if result.success and not result.skipped and not stuck:
                 for name, uri in result.outputs.items():
                     self._values[name] = (future, uri)
             if self.step_output is not None:
@@ -307,86 +310,33 @@ class DaskExecutor(TaskExecutor):
             return ("value", value.value)  # an in-memory artifact (an input of the run)
         return ("value", value)
 
-    def _wait(self, key: str, future: Any, cluster: RunCluster) -> list[dict[str, Any]]:
-        """The records of a group task, once its event came (or its result, late).
+    def _wait(
+        self, key: str, future: Any, cluster: RunCluster, step_name: str
+    ) -> list[dict[str, Any]]:
+        """The records of a group task (see :meth:`TaskWatch.wait`).
 
         Raises:
             WorkerDied: its worker died while running it.
-            BackendError: the scheduler went away.
         """
-        event = threading.Event()
-        with self._lock:
-            self._events[key] = event
-            self._in_flight[key] = future
-        future.add_done_callback(lambda _f: event.set())
-        finished_at: float | None = None
         try:
-            while True:
-                event.wait(_POLL if finished_at is None else 0.05)
-                records = self._records.pop(key, None)
-                if records is not None:
-                    return records
-                status = future.status
-                if status == "finished":
-                    finished_at = finished_at or time.monotonic()
-                    if time.monotonic() - finished_at > _RECORD_GRACE:
-                        fetched: list[dict[str, Any]] = cluster.client.submit(
-                            records_of, future, pure=False
-                        ).result()
-                        return fetched
-                    event.clear()
-                elif status == "error":
-                    return self._task_error(key, future, cluster)
-                elif status == "cancelled" or not cluster.alive:
-                    if self._stopping:
-                        return [_cancelled_record(key)]
-                    raise BackendError(
-                        f"dask: lost the scheduler at {cluster.address} while task {key} ran "
-                        f"(client {cluster.client.status}); the run is recorded failed"
-                    )
+            return self._watch.wait(key, future, cluster, step_name, lambda: self._stopping)
         except WorkerDied:
             raise  # one attempt lost: the retry policy decides, the run goes on
         except BaseException:
-            # Ctrl-C (or the scheduler lost): this run's tasks must not run on; the stop
-            # asks the scheduler where they run before cancelling them.
+            # Ctrl-C: this run's tasks must not run on; the stop asks the scheduler where
+            # they run before cancelling them.
             self.cancel()
             raise
-        finally:
-            with self._lock:
-                self._events.pop(key, None)
-                self._in_flight.pop(key, None)
-                self._records.pop(key, None)
 
-    def _task_error(self, key: str, future: Any, cluster: RunCluster) -> list[dict[str, Any]]:
-        from distributed import KilledWorker
-
-        error = future.exception()
-        if isinstance(error, KilledWorker):
-            address = getattr(error.last_worker, "address", str(error.last_worker))
-            raise WorkerDied(cluster.why_worker_died(address), address)
-        # run_group itself failed: most often a step that cannot be unpickled on the worker.
-        return [
-            {
-                "step_name": key.removeprefix(self._prefix()).rsplit("-", 1)[0],
-                "success": False,
-                "error": f"the Dask task could not run the group: {_words(error)} (the "
-                "pipeline's module must be importable on every worker)",
-            }
-        ]
-
-
-def _words(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    def _restart_stuck(self, cluster: RunCluster, address: str) -> None:
+        """Restart a worker whose step thread did not stop at its timeout; values held only
+        there are read from the artifact store by their later consumers instead."""
+        held = {name: future for name, (future, _uri) in self._values.items()}
+        for name in cluster.held_only_on(address, held):
+            self._values.pop(name, None)
+        self._restarted.add(address)
+        cluster.restart_workers([address], "to stop a step past its timeout")
 
 
 def _failed(step_name: str, error: str, retries: int = 0) -> ExecutionResult:
     return ExecutionResult(step_name=step_name, success=False, error=error, retries=retries)
-
-
-def _cancelled_record(key: str) -> dict[str, Any]:
-    return {
-        "step_name": key.split("-")[-2] if "-" in key else key,
-        "success": False,
-        "cancelled": True,
-        "error": "cancelled: the run was stopped",
-    }

@@ -9,7 +9,9 @@ event, so the client learns how the group ended without fetching the values: tho
 on the worker, as the task's result, for the consumers.
 
 What a step prints is sent back on the same event topic while it runs (see
-:class:`_Forwarding`).
+:class:`_Forwarding`). A step past its timeout is stopped before the task returns (see
+:mod:`flowyml_dask.overrun`); when it cannot be, its record says on which worker
+(``stuck_on``), for the client to restart that worker.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import traceback
 from typing import Any, TextIO
 
 from flowyml.backend import ArtifactError, ArtifactRef, artifact_store_for, execute_step_in_process
+from flowyml_dask.overrun import WatchedStep
 
 __all__ = ["InputSpec", "named_outputs", "run_group", "step_spec"]
 
@@ -189,9 +192,10 @@ def run_group(
             return records, values
     for member in steps:
         token = _forward_to.set((worker, topic, member.name)) if echo else None
+        watched = WatchedStep(member) if member.timeout else None
         try:
             result = execute_step_in_process(
-                member,
+                watched.step if watched else member,
                 {name: available[name] for name in member.inputs if name in available},
                 params.get(member.name, {}),
                 artifact_store=store,
@@ -206,6 +210,8 @@ def run_group(
                 for stream in streams:
                     stream.end_step(worker, topic, member.name)
         records.append(result.model_dump(mode="json", exclude={"output"}))
+        if watched is not None and watched.running():
+            records[-1].update(_stop_overrun(watched, member, worker.address, result.success))
         if not result.success:
             break
         if not result.skipped:
@@ -215,6 +221,22 @@ def run_group(
     store.flush()  # before the client records results naming these artifacts
     _report(worker, topic, key, records)
     return records, values
+
+
+def _stop_overrun(watched: WatchedStep, step: Any, address: str, succeeded: bool) -> dict[str, Any]:
+    """Stop the attempts of a step the engine abandoned past its timeout (a later retry
+    may have succeeded); the fields of its record that change."""
+    stopped = watched.stop()
+    timeout = f"step '{step.name}' exceeded its timeout of {step.timeout:g} s"
+    changes: dict[str, Any] = {} if stopped else {"stuck_on": address}
+    if not succeeded:
+        changes["error"] = (
+            f"{timeout} and was stopped"
+            if stopped
+            else f"{timeout}; its thread, blocked outside Python code, did not stop, so its "
+            f"Dask worker {address} is restarted by its nanny"
+        )
+    return changes
 
 
 def _report(worker: Any, topic: str, key: str, records: list[dict[str, Any]]) -> None:
