@@ -20,7 +20,6 @@ from flowyml.backend import (
     BackendError,
     Backoff,
     ConfigError,
-    ExecutionResult,
     ExecutionStatus,
     LaunchOutcome,
     ResourceConfig,
@@ -85,7 +84,7 @@ class SageMakerExecutor(TaskExecutor):
     ) -> None:
         self.clients = clients
         self.config = clients.config
-        self.state = state
+        self.state = self.run_tracker = state
         self.image_uri = image_uri
         self.pipeline = pipeline
         self.output_uri = output_uri
@@ -96,35 +95,6 @@ class SageMakerExecutor(TaskExecutor):
         self._wake = threading.Event()
 
     # -- the TaskExecutor contract ----------------------------------------------------------
-    def run_steps(
-        self,
-        steps: list[Any],
-        inputs: dict[str, Any],
-        params: dict[str, dict[str, Any]],
-        artifact_store: ArtifactStore | None,
-        run_id: str | None,
-        project_name: str,
-        *,
-        group: str,
-        timeout: float | None,
-        resources: Any = None,
-        pipeline_ref: str | None = None,
-    ) -> list[ExecutionResult]:
-        """Record the group's steps, then run them in one job."""
-        self.state.group(group, [s.name for s in steps])
-        return super().run_steps(
-            steps,
-            inputs,
-            params,
-            artifact_store,
-            run_id,
-            project_name,
-            group=group,
-            timeout=timeout,
-            resources=resources,
-            pipeline_ref=pipeline_ref or self.pipeline_ref,
-        )
-
     def launch(
         self,
         args: list[str],

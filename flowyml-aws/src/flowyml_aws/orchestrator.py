@@ -214,34 +214,21 @@ class SageMakerOrchestrator(TrackedRemoteOrchestrator):
     ) -> tuple[str, str | None]:
         """The image URI jobs run, and the pipeline's reference inside it."""
         from flowyml_aws.image_push import ecr_auth, image_repository, is_ecr
-        from flowyml_docker.engine import connect
-        from flowyml_docker.image_builder import ensure_image
-        from flowyml_docker.project_source import locate_project
-        from flowyml_docker.registry import push_image
+        from flowyml_docker.registry import image_for_jobs
 
-        prebuilt = self.config.image or config.image
-        source = locate_project(pipeline, config.workdir, self.config.project_dir)
-        if prebuilt:
-            state.image = {"image": prebuilt, "reused": True}
-            return prebuilt, source.pipeline_ref
-        client = connect(self.config.docker_host)
-        # In a job the step runner needs boto3 (the s3:// store, secrets), nothing more.
-        options = self.config.build_options(
-            config, runtime_requirements=(("flowyml-aws", ("boto3",)),)
+        image = image_for_jobs(
+            self.config,
+            pipeline,
+            config,
+            repository=config.registry or image_repository(self.clients),
+            prebuilt=self.config.image or config.image,
+            auth=lambda repository: ecr_auth(self.clients) if is_ecr(repository) else None,
+            # In a job the step runner needs boto3 (the s3:// store, secrets), nothing more.
+            runtime_requirements=(("flowyml-aws", ("boto3",)),),
+            log=lambda line: state.log(line, severity="DEBUG"),
         )
-        log = lambda line: state.log(line, severity="DEBUG")  # noqa: E731
-        built = ensure_image(client, pipeline.name, source, config, options, log=log)
-        repository = config.registry or image_repository(self.clients)
-        auth = ecr_auth(self.clients) if is_ecr(repository) else None
-        reference, present = push_image(client, built.tag, repository, auth, log)
-        state.image = {
-            "local_tag": built.tag,
-            "content_hash": built.content_hash,
-            "reused": built.reused,
-            "already_pushed": present,
-            "build_seconds": round(built.build_seconds, 3),
-        }
-        return reference, source.pipeline_ref
+        state.image = image.facts
+        return image.reference, image.pipeline_ref
 
     # -- runs of other processes -----------------------------------------------------------
     def foreign_status(self, run_id: str) -> ExecutionStatus | None:
