@@ -126,11 +126,14 @@ def image_for_jobs(
     source = locate_project(pipeline, docker_config.workdir, settings.project_dir)
     if prebuilt:
         return JobImage(prebuilt, source.pipeline_ref, {"image": prebuilt, "reused": True})
-    client = connect(settings.docker_host)
     options = settings.build_options(docker_config, runtime_requirements=runtime_requirements)
-    built = ensure_image(client, pipeline.name, source, docker_config, options, log=log)
-    credentials = auth(repository) if auth is not None else None
-    reference, present = push_image(client, built.tag, repository, credentials, log)
+    client = connect(settings.docker_host)
+    try:
+        built = ensure_image(client, pipeline.name, source, docker_config, options, log=log)
+        credentials = auth(repository) if auth is not None else None
+        reference, present = push_image(client, built.tag, repository, credentials, log)
+    finally:
+        client.close()
     facts = {
         "local_tag": built.tag,
         "content_hash": built.content_hash,

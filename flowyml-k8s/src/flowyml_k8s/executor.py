@@ -68,7 +68,7 @@ class KubernetesExecutor(TaskExecutor):
     ) -> None:
         self.apis = apis
         self.config = apis.config
-        self.tracker = tracker
+        self.tracker = self.run_tracker = tracker
         self.image = image
         self.pipeline_ref = pipeline_ref
         self.env = dict(env or {})
@@ -80,35 +80,9 @@ class KubernetesExecutor(TaskExecutor):
         self._wake = threading.Event()
 
     # -- the TaskExecutor contract --------------------------------------------------------
-    def run_steps(
-        self,
-        steps: list[Any],
-        inputs: dict[str, Any],
-        params: dict[str, dict[str, Any]],
-        artifact_store: ArtifactStore | None,
-        run_id: str | None,
-        project_name: str,
-        *,
-        group: str,
-        timeout: float | None,
-        resources: Any = None,
-        pipeline_ref: str | None = None,
-    ) -> list[ExecutionResult]:
-        """Record the group's steps, run them in one Job; results hold no secret value."""
-        self.tracker.group(group, [s.name for s in steps])
-        results = super().run_steps(
-            steps,
-            inputs,
-            params,
-            artifact_store,
-            run_id,
-            project_name,
-            group=group,
-            timeout=timeout,
-            resources=resources,
-            pipeline_ref=pipeline_ref or self.pipeline_ref,
-        )
-        return [self.redactor.result(r) for r in results]
+    def run_steps(self, *args: Any, **kwargs: Any) -> list[ExecutionResult]:
+        """Run the group in one Job; its results hold no secret value."""
+        return [self.redactor.result(r) for r in super().run_steps(*args, **kwargs)]
 
     def plan_for(
         self,

@@ -182,34 +182,18 @@ class KubernetesOrchestrator(TrackedRemoteOrchestrator):
         self, pipeline: Any, config: DockerConfig, tracker: RunTracker
     ) -> tuple[str, str | None]:
         """The image reference pods pull, and the pipeline's reference inside it."""
-        from flowyml_docker.engine import connect
-        from flowyml_docker.image_builder import ensure_image
-        from flowyml_docker.project_source import locate_project
-        from flowyml_docker.registry import push_image
+        from flowyml_docker.registry import image_for_jobs
 
-        source = locate_project(pipeline, config.workdir, self.config.project_dir)
-        prebuilt = self.config.image or config.image
-        if prebuilt:
-            tracker.image = {"image": prebuilt, "reused": True}
-            return prebuilt, source.pipeline_ref
-        client = connect(self.config.docker_host)
-        try:
-            options = self.config.build_options(config)
-            log = lambda line: tracker.log(line, severity="DEBUG")  # noqa: E731
-            built = ensure_image(client, pipeline.name, source, config, options, log=log)
-            reference, present = push_image(
-                client, built.tag, str(self.config.image_registry), None, log
-            )
-        finally:
-            client.close()
-        tracker.image = {
-            "local_tag": built.tag,
-            "content_hash": built.content_hash,
-            "reused": built.reused,
-            "already_pushed": present,
-            "build_seconds": round(built.build_seconds, 3),
-        }
-        return reference, source.pipeline_ref
+        image = image_for_jobs(
+            self.config,
+            pipeline,
+            config,
+            repository=str(self.config.image_registry),
+            prebuilt=self.config.image or config.image,
+            log=lambda line: tracker.log(line, severity="DEBUG"),
+        )
+        tracker.image = image.facts
+        return image.reference, image.pipeline_ref
 
     def plan(
         self,
