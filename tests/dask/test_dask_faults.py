@@ -148,6 +148,7 @@ class TestSchedulerLoss(ConformanceBase):
         assert run.status.value == "failed"
         error = run.step_results["nap"].error or ""
         assert "BackendError" in error and f"lost the scheduler at {cluster.address}" in error
+        assert f"--resume {run.run_id}" in error, error
         record = conformance.record(run.run_id)
         assert record.status.value == "failed" and error in (record.error or ""), record.error
         (stored,) = record.steps

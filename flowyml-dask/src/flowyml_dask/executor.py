@@ -111,6 +111,7 @@ class DaskExecutor(TaskExecutor):
                 cluster.close()
                 raise
             self._cluster, self._run_id = cluster, run_id
+            self._watch.run_id = run_id
         return cluster
 
     @staticmethod

@@ -52,6 +52,8 @@ class TaskWatch:
         self._in_flight: dict[str, Any] = {}
         #: Why nothing more can run: set once the scheduler is lost.
         self.lost: str | None = None
+        #: The run the tasks belong to (named in errors, for ``--resume``).
+        self.run_id = "RUN_ID"
 
     def on_event(self, event: tuple[float, dict[str, Any]]) -> None:
         """A message on the run's event topic: a task's records, or a printed line."""
@@ -129,7 +131,7 @@ class TaskWatch:
         lost = BackendError(
             f"dask: lost the scheduler at {cluster.address} while step '{step_name}' ran "
             f"(task {key}); nothing of the run can go on: restart the scheduler and resume "
-            "the run with `flowyml run ... --resume RUN_ID`"
+            f"the run with `flowyml run ... --resume {self.run_id}`"
         )
         self.lost = self.lost or words(lost)
         return words(lost)
