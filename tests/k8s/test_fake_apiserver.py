@@ -95,7 +95,9 @@ def test_the_active_deadline_kills_the_pod(batch_api, core_api, k8s_namespace, f
     job = wait_for_job(batch_api, k8s_namespace, "slow", timeout=20)
     assert conditions(job)["Failed"].reason == "DeadlineExceeded"
     assert job.status.failed == 1 and not job.status.active
-    assert not job_pods(core_api, k8s_namespace, "slow")
+    # The pod is terminated when the Job fails; its object goes a moment later, as the
+    # garbage collector of a real cluster removes it.
+    eventually(lambda: not job_pods(core_api, k8s_namespace, "slow"), 10, "the pod removed")
     assert not fake_k8s.leftovers()
 
 
