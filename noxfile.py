@@ -57,6 +57,8 @@ def typecheck(session: nox.Session) -> None:
         "./flowyml-docker",
         "./flowyml-gcp",
         "./flowyml-dask",
+        "./flowyml-k8s",
+        "./flowyml-aws",
     )
     session.run(
         "mypy",
@@ -65,6 +67,8 @@ def typecheck(session: nox.Session) -> None:
         "flowyml-docker/src/flowyml_docker",
         "flowyml-gcp/src/flowyml_gcp",
         "flowyml-dask/src/flowyml_dask",
+        "flowyml-k8s/src/flowyml_k8s",
+        "flowyml-aws/src/flowyml_aws",
     )
 
 
@@ -133,18 +137,37 @@ def dask(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def k8s(session: nox.Session) -> None:
-    """The loopback Kubernetes API server whose pods run on the Docker engine, with the
-    official client and kubectl (`.ci/services` first); CI=true turns skips into failures."""
-    session.install(*TEST_DEPS, "kubernetes==37.0.1", "python-dateutil<3", "docker>=7")
+    """flowyml-k8s against a loopback Kubernetes API server whose pods run on the Docker
+    engine, through the official client and Debian's kubectl (`.ci/services` first);
+    CI=true turns skips into failures."""
+    session.install(
+        *TEST_DEPS,
+        "kubernetes==37.0.1",
+        "python-dateutil<3",
+        "docker>=7",
+        "./flowyml-core",
+        "./flowyml-local",
+        "./flowyml-docker",
+        "./flowyml-k8s",
+    )
     _pytest(session, "tests/k8s")
 
 
 @nox.session(python=PYTHON)
 def aws(session: nox.Session) -> None:
-    """The SageMaker backend's test servers: moto (S3, CloudWatch Logs, ECR) and a fake
-    SageMaker whose jobs run on the Docker engine; CI=true turns skips into failures."""
+    """flowyml-aws against moto (S3, CloudWatch Logs, ECR, STS, Secrets Manager) and a
+    loopback SageMaker whose training jobs run on the Docker engine; CI=true turns skips
+    into failures."""
     session.install(
-        *TEST_DEPS, "boto3==1.44.8", "botocore==1.44.8", "moto[server]==5.2.5", "docker>=7"
+        *TEST_DEPS,
+        "boto3==1.44.8",
+        "botocore==1.44.8",
+        "moto[server]==5.2.5",
+        "docker>=7",
+        "./flowyml-core",
+        "./flowyml-local",
+        "./flowyml-docker",
+        "./flowyml-aws",
     )
     _pytest(session, "tests/aws")
 
