@@ -3,7 +3,7 @@
 Every measurement runs in a fresh Python process in a fresh project folder, so nothing
 is shared between repetitions; the figures are medians with their min-max spread.
 
-    python bench/bench_local.py [--repeat 5] [--only chain,fanout,...]
+    python bench/bench_local.py [--repeat 5] [--only chain,fanout,...,preload]
 """
 
 from __future__ import annotations
@@ -180,6 +180,36 @@ SUBCHAIN_MODULE = textwrap.dedent(
     """
 )
 
+# A 20-step chain on `subprocess` whose module does (or does not) import numpy: the fork
+# server imports the module once, so the import should cost the run once, not per step.
+PRELOAD_MODULE = textwrap.dedent(
+    """
+    {imports}
+    from flowyml import Pipeline, step
+    def make(i):
+        def body(prev=None):
+            return (prev or 0) + 1
+        return step(name=f"s{{i}}", inputs=[f"a{{i-1}}"] if i else [], outputs=[f"a{{i}}"],
+                    cache=False)(body)
+    for i in range(20):
+        globals()[f"s{{i}}"] = make(i)
+    pipeline = Pipeline("chain", steps=[globals()[f"s{{i}}"] for i in range(20)])
+    """
+)
+
+PRELOAD = textwrap.dedent(
+    """
+    import json, sys, time
+    sys.path.insert(0, ".")
+    import chain
+    t0 = time.perf_counter(); run = chain.pipeline.run("subprocess", echo_logs=False)
+    t1 = time.perf_counter(); again = chain.pipeline.run("subprocess", echo_logs=False)
+    t2 = time.perf_counter()
+    assert run.outputs["a19"] == again.outputs["a19"] == 20, run.error or again.error
+    print(json.dumps({{"first": t1 - t0, "warm": t2 - t1}}))
+    """
+)
+
 
 def _run(code: str, cwd: Path) -> dict:
     done = subprocess.run(
@@ -267,6 +297,24 @@ def bench_subprocess(repeat: int) -> dict:
     }
 
 
+def bench_preload(repeat: int) -> dict:
+    runs: dict[str, list[dict]] = {"plain": [], "numpy": []}
+    for _ in range(repeat):
+        for name, imports in (("plain", ""), ("numpy", "import numpy")):
+            folder = _fresh()
+            (folder / "chain.py").write_text(PRELOAD_MODULE.format(imports=imports))
+            runs[name].append(_run(PRELOAD, folder))
+    result: dict = {"unit": "s per 20-step run", "steps": 20}
+    for name, measured in runs.items():
+        result[f"{name}_first"] = _stats([r["first"] for r in measured])
+        result[f"{name}_warm"] = _stats([r["warm"] for r in measured])
+    for kind in ("first", "warm"):
+        result[f"ratio_{kind}"] = _stats(
+            [n[kind] / p[kind] for n, p in zip(runs["numpy"], runs["plain"], strict=True)]
+        )
+    return result
+
+
 BENCHES = {
     "chain": bench_chain,
     "fanout": bench_fanout,
@@ -274,6 +322,7 @@ BENCHES = {
     "import": bench_import,
     "dag": bench_dag,
     "subprocess": bench_subprocess,
+    "preload": bench_preload,
 }
 
 

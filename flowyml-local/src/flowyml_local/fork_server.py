@@ -17,7 +17,6 @@ running and exits once they are reaped: no step outlives the process that owns i
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import selectors
@@ -25,9 +24,13 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import Future
-from typing import IO, Any, ClassVar
+from typing import IO, Any
+
+from flowyml_local.module_preload import Preload, import_in_child, preload_modules
 
 __all__ = ["ForkServer", "serve"]
+
+_START = "from flowyml_local.fork_server import serve; serve()"
 
 
 def _run_child(request: dict[str, Any]) -> None:
@@ -47,7 +50,15 @@ def _run_child(request: dict[str, Any]) -> None:
         try:
             if args[:1] != ["step-runner"]:
                 raise ValueError(f"the fork server runs only step-runner commands, not {args}")
-            code = step_runner_main(args[1:])
+            # Already imported when the server preloaded them; else imported here, as a
+            # fresh interpreter would, and a failure named before any step starts.
+            failure = import_in_child(tuple(request.get("modules", [])))
+            if failure is not None:
+                with open(request["import_error"], "w", encoding="utf-8") as report:
+                    report.write(failure)
+                code = 1
+            else:
+                code = step_runner_main(args[1:])
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
         except BaseException:
@@ -68,8 +79,13 @@ def serve() -> None:
     """The server loop (runs in the server process)."""
     from flowyml.backend import preload_step_runner
 
-    preload_step_runner()  # import the step runner and the plugins once, in the template
+    spec = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # what an import prints must not mix with the answers
+    preload_step_runner()  # import the step runner and the plugins once, in the template
+    sys.path[:0] = [p for p in spec.get("path", []) if p not in sys.path]
+    report = preload_modules(tuple(spec.get("targets", [])))
+    out.write(json.dumps({"ready": report.to_json()}) + "\n")
     children: dict[int, int] = {}
     selector = selectors.DefaultSelector()
     selector.register(0, selectors.EVENT_READ)
@@ -127,35 +143,39 @@ def _kill_groups(children: dict[int, int]) -> None:
 
 
 class ForkServer:
-    """The client side: starts the server lazily and routes its answers to launches."""
+    """The client side: starts the server lazily and routes its answers to launches.
 
-    def __init__(self, python: str, env: dict[str, str]) -> None:
+    Args:
+        python: the interpreter of the server.
+        env: the server's environment.
+        targets: the modules (or files) it imports before forking, if any.
+        path: the import path it finds them on.
+    """
+
+    def __init__(
+        self,
+        python: str,
+        env: dict[str, str],
+        targets: tuple[str, ...] = (),
+        path: tuple[str, ...] = (),
+    ) -> None:
         self._python = python
         self._env = env
+        self.targets = targets
+        self._path = path
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         self._next_id = 0
+        self._ready: Future[Preload] = Future()
         self._pids: dict[int, Future[int]] = {}
         self._statuses: dict[int, Future[int]] = {}
 
-    _shared: ClassVar[dict[tuple[str, tuple[tuple[str, str], ...]], ForkServer]] = {}
-    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
-
-    @classmethod
-    def shared(cls, python: str, env: dict[str, str]) -> ForkServer:
-        """One server per interpreter and environment for the whole process."""
-        key = (python, tuple(sorted(env.items())))
-        with cls._shared_lock:
-            server = cls._shared.get(key)
-            if server is None:
-                server = cls._shared[key] = cls(python, env)
-                atexit.register(server.close)
-            return server
-
-    def _ensure_started(self) -> subprocess.Popen[str]:
+    def _ensure_started(self) -> Future[Preload]:
         if self._process is None or self._process.poll() is not None:
+            spec = json.dumps({"targets": list(self.targets), "path": list(self._path)})
+            self._ready = Future()
             self._process = subprocess.Popen(
-                [self._python, "-c", "from flowyml_local.fork_server import serve; serve()"],
+                [self._python, "-c", _START, spec],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 env=self._env,
@@ -166,38 +186,95 @@ class ForkServer:
             stdout = self._process.stdout
             assert stdout is not None
             threading.Thread(
-                target=self._read, args=(stdout,), name="flowyml-fork-server", daemon=True
+                target=self._read,
+                args=(stdout, self._ready),
+                name="flowyml-fork-server",
+                daemon=True,
             ).start()
-        return self._process
+        return self._ready
 
-    def _read(self, stream: IO[str]) -> None:
+    def _read(self, stream: IO[str], ready: Future[Preload]) -> None:
         for line in stream:
             message = json.loads(line)
             with self._lock:
-                if "pid" in message:
+                if "ready" in message:
+                    ready.set_result(Preload.from_json(message["ready"]))
+                elif "pid" in message:
                     self._pids.pop(message["id"]).set_result(message["pid"])
                 else:
                     self._statuses.pop(message["id"]).set_result(message["status"])
         with self._lock:  # the server died: fail whatever still waits on it
+            if not ready.done():
+                ready.set_exception(RuntimeError("the fork server exited while starting"))
             for future in [*self._pids.values(), *self._statuses.values()]:
                 future.set_exception(RuntimeError("the fork server exited"))
             self._pids.clear()
             self._statuses.clear()
 
+    def preload(self, timeout: float | None = None) -> Preload:
+        """Start the server if need be and wait until it has imported its modules.
+
+        A server whose imports started threads is replaced by one that imports nothing
+        (its children import the modules themselves).
+
+        Raises:
+            concurrent.futures.TimeoutError: it is still importing after ``timeout`` s.
+        """
+        with self._lock:
+            ready = self._ensure_started()
+        report = ready.result(timeout=timeout)
+        if report.forkable:
+            return report
+        self.close()
+        self.targets = ()
+        return self.preload(timeout)
+
+    def stale(self) -> str | None:
+        """The file whose change makes this server's modules out of date, or ``None``
+        (also while it is still importing them: it reads the files as they are now)."""
+        ready = self._ready
+        if not ready.done() or ready.exception() is not None:
+            return None
+        return ready.result().changed()
+
+    @property
+    def in_flight(self) -> int:
+        """How many children were asked for and have not ended yet."""
+        with self._lock:
+            return len(self._statuses)
+
     def launch(
-        self, args: list[str], env: dict[str, str], log: str, path: list[str]
+        self,
+        args: list[str],
+        env: dict[str, str],
+        log: str,
+        path: list[str],
+        modules: tuple[str, ...] = (),
     ) -> tuple[int, Future[int]]:
-        """Fork a child running ``flowyml ARGS``; returns its pid and its wait status."""
+        """Fork a child running ``flowyml ARGS``; returns its pid and its wait status.
+
+        The child imports ``modules`` first (a no-op for those the server imported);
+        when that fails, it writes why to ``log + ".import-error"`` and exits with 1.
+        """
         pid_future: Future[int] = Future()
         status_future: Future[int] = Future()
         with self._lock:
-            process = self._ensure_started()
+            self._ensure_started()
+            process = self._process
+            assert process is not None and process.stdin is not None
             self._next_id += 1
             request_id = self._next_id
             self._pids[request_id] = pid_future
             self._statuses[request_id] = status_future
-            assert process.stdin is not None
-            request = {"id": request_id, "args": args, "env": env, "log": log, "path": path}
+            request = {
+                "id": request_id,
+                "args": args,
+                "env": env,
+                "log": log,
+                "path": path,
+                "modules": list(modules),
+                "import_error": log + ".import-error",
+            }
             process.stdin.write(json.dumps(request) + "\n")
             process.stdin.flush()
         return pid_future.result(timeout=60), status_future
@@ -212,4 +289,5 @@ class ForkServer:
                     self._process.wait(5)
                 except subprocess.TimeoutExpired:
                     self._process.kill()
+                    self._process.wait()
             self._process = None

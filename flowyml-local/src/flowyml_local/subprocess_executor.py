@@ -20,13 +20,25 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
-from flowyml.backend import ArtifactStore, ExecutorConfig, LaunchOutcome, TaskExecutor
-from flowyml_local.fork_server import ForkServer
+from flowyml.backend import (
+    ArtifactStore,
+    Context,
+    ExecutionResult,
+    ExecutorConfig,
+    LaunchOutcome,
+    TaskExecutor,
+)
+from flowyml_local import server_pool
+from flowyml_local.module_preload import module_targets
+
+if TYPE_CHECKING:
+    from flowyml_local.fork_server import ForkServer
 
 __all__ = ["SubprocessExecutor", "SubprocessExecutorConfig"]
 
@@ -42,8 +54,10 @@ class SubprocessExecutorConfig(ExecutorConfig):
         python: the interpreter that runs the children.
         env: extra environment variables for the children.
         start_method: ``fork-server`` forks each child from a clean interpreter that has
-            imported flowyml once (milliseconds per step); ``spawn`` starts a new
-            interpreter for every child (a Python start-up per step).
+            imported flowyml and the pipeline's modules once (milliseconds per step,
+            whatever the modules import; a new server whenever a file they came from
+            changes); ``spawn`` starts a new interpreter for every child (a Python
+            start-up and the imports per step).
         echo_logs: also print what the children print, while they run (their output is
             captured either way).
     """
@@ -92,6 +106,8 @@ class SubprocessExecutor(TaskExecutor):
         self.echo_logs = echo_logs
         self._live: set[int] = set()  # process group ids of running children
         self._live_lock = threading.Lock()
+        # The modules (or files) of the run's steps, which the fork server imports.
+        self._targets: tuple[str, ...] = ()
 
     def cancel(self) -> None:
         """Kill the process group of every child running now."""
@@ -100,8 +116,26 @@ class SubprocessExecutor(TaskExecutor):
         for pgid in live:
             _signal_group(pgid, signal.SIGKILL)
 
-    def _server(self) -> ForkServer:
-        return ForkServer.shared(self.python, self._child_env())
+    def check_pipeline(self, steps: list[Any], context: Context) -> None:
+        """Every step must be importable by a child; notes the modules they come from."""
+        super().check_pipeline(steps, context)
+        self._note_targets(steps, self.pipeline_ref)
+
+    def run_steps(self, steps: list[Any], *args: Any, **kwargs: Any) -> list[ExecutionResult]:
+        """As ``TaskExecutor.run_steps``; also notes modules the run had not named yet."""
+        self._note_targets(steps, kwargs.get("pipeline_ref") or self.pipeline_ref)
+        return super().run_steps(steps, *args, **kwargs)
+
+    def _note_targets(self, steps: list[Any], pipeline_ref: str | None) -> None:
+        references = [pipeline_ref] if pipeline_ref else [s.reference() for s in steps]
+        found = module_targets(r for r in references if r)
+        with self._live_lock:
+            if not set(found) <= set(self._targets):
+                self._targets = tuple(sorted({*self._targets, *found}))
+
+    def end_run(self, run_id: str) -> None:
+        """Let the fork server this run used go, when nothing else needs it."""
+        server_pool.release(run_id)
 
     def _child_env(self) -> dict[str, str]:
         return {
@@ -124,7 +158,7 @@ class SubprocessExecutor(TaskExecutor):
         """Run the step runner in a child process in its own process group."""
         echo = self._echo(group) if self.echo_logs else None
         if self.start_method == "fork-server":
-            return self._launch_forked(args, timeout, echo)
+            return self._launch_forked(args, run_id, timeout, echo)
         process = subprocess.Popen(
             [self.python, "-m", "flowyml", *args],
             stdout=subprocess.PIPE,
@@ -160,17 +194,48 @@ class SubprocessExecutor(TaskExecutor):
         return _print
 
     def _launch_forked(
-        self, args: list[str], timeout: float | None, echo: Callable[[str], None] | None
+        self,
+        args: list[str],
+        run_id: str,
+        timeout: float | None,
+        echo: Callable[[str], None] | None,
+    ) -> LaunchOutcome:
+        with self._live_lock:
+            targets = self._targets
+        path = list(sys.path)
+        server = server_pool.acquire(self.python, self._child_env(), targets, path, run_id)
+        try:
+            started = time.monotonic()
+            try:
+                server.preload(timeout)
+            except concurrent.futures.TimeoutError:
+                # Still importing the modules: a fresh process would be too, so the step
+                # timed out; the server goes on importing for the steps after it.
+                return LaunchOutcome(-signal.SIGKILL, "", timed_out=True)
+            left = None if timeout is None else max(timeout - (time.monotonic() - started), 0)
+            return self._fork(server, args, targets, path, left, echo)
+        finally:
+            server_pool.done(server)
+
+    def _fork(
+        self,
+        server: ForkServer,
+        args: list[str],
+        targets: tuple[str, ...],
+        path: list[str],
+        timeout: float | None,
+        echo: Callable[[str], None] | None,
     ) -> LaunchOutcome:
         handle, log_path = tempfile.mkstemp(prefix="flowyml-step-", suffix=".log")
         os.close(handle)
+        import_error = log_path + ".import-error"
         follower = None
         try:
             if echo is not None:
                 # The child writes to this file, not to a pipe of ours: follow it as it grows.
                 follower = _Follower(open(log_path, "rb"), echo, keep=False)  # noqa: SIM115
             env = {**self.env, "PYTHONUNBUFFERED": "1"}
-            pid, status = self._server().launch(args, env, log_path, list(sys.path))
+            pid, status = server.launch(args, env, log_path, path, targets)
             with self._live_lock:
                 self._live.add(pid)
             timed_out = False
@@ -193,11 +258,17 @@ class SubprocessExecutor(TaskExecutor):
                     self._live.discard(pid)
             with open(log_path, encoding="utf-8", errors="replace") as log:
                 logs = log.read()
-            return LaunchOutcome(os.waitstatus_to_exitcode(wait_status), logs, timed_out)
+            reason = None
+            if os.path.exists(import_error):
+                with open(import_error, encoding="utf-8", errors="replace") as report:
+                    reason = report.read()
+            return LaunchOutcome(os.waitstatus_to_exitcode(wait_status), logs, timed_out, reason)
         finally:
             if follower is not None:
                 follower.finish()  # every line is passed on before the step is reported
             os.unlink(log_path)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(import_error)
 
 
 class _Follower:
