@@ -175,3 +175,32 @@ def test_nothing_is_left_running_but_one_server_after_runs(project, load):
         time.sleep(0.05)
     assert len(started) <= 1, servers  # four servers were started: three were closed
     assert not any(servers.values()), servers  # no step process outlives its run
+
+
+DRAWS = """
+import numpy.random  # imported with the module, so the server holds its generator
+from flowyml import Pipeline, step
+
+
+def make(i):
+    def draw():
+        return float(numpy.random.random())
+
+    return step(name=f"d{i}", outputs=[f"x{i}"], cache=False)(draw)
+
+
+for i in range(4):
+    globals()[f"d{i}"] = make(i)
+pipeline = Pipeline("draws", steps=[globals()[f"d{i}"] for i in range(4)])
+"""
+
+
+def test_steps_forked_from_one_server_draw_different_random_numbers(project, load):
+    # A fresh interpreter seeds numpy's global generator from the OS: forked children of
+    # a server that imported numpy must not all start from the server's state.
+    pytest.importorskip("numpy")
+    module = load(DRAWS)
+    run = module.pipeline.run("subprocess", echo_logs=False)
+    assert run.success, run.error
+    draws = [run.outputs[f"x{i}"] for i in range(4)]
+    assert len(set(draws)) == 4, draws

@@ -33,6 +33,22 @@ __all__ = ["ForkServer", "serve"]
 _START = "from flowyml_local.fork_server import serve; serve()"
 
 
+def _reseed_random_generators() -> None:
+    """Give the child fresh random state, as a fresh interpreter has.
+
+    The server imported the pipeline's modules before forking, so every child starts with
+    their generators in the same state: without this, steps that draw from numpy's (or
+    torch's) global generator unseeded would all draw the same numbers. Python's own
+    ``random`` reseeds itself after a fork.
+    """
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        numpy_random.seed()  # from the OS's entropy, like a fresh import
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "seed"):
+        torch.seed()
+
+
 def _run_child(request: dict[str, Any]) -> None:
     """In the forked child: become a session leader, redirect output, run, exit."""
     code = 70
@@ -44,6 +60,7 @@ def _run_child(request: dict[str, Any]) -> None:
         os.close(fd)
         os.environ.update(request.get("env", {}))
         sys.path[:0] = [p for p in request.get("path", []) if p not in sys.path]
+        _reseed_random_generators()
         from flowyml.backend import step_runner_main
 
         args = request["args"]

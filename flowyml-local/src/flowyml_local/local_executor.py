@@ -21,7 +21,7 @@ class LocalExecutorConfig(ExecutorConfig):
             either way).
     """
 
-    max_workers: int = Field(default=32, ge=1, le=1024)
+    max_workers: int = Field(default=64, ge=1, le=1024)
     echo_logs: bool = True
 
 
@@ -42,7 +42,7 @@ class LocalExecutor(Executor):
     #: sends the output of a step run inside it to the listener's ``step_output``.
     step_output: Any = None
 
-    def __init__(self, max_workers: int = 32, echo_logs: bool = True) -> None:
+    def __init__(self, max_workers: int = 64, echo_logs: bool = True) -> None:
         self.max_workers = max_workers
         self.echo_logs = echo_logs
 

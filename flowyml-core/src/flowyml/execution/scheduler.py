@@ -6,7 +6,7 @@ import signal
 import time
 import warnings
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -222,10 +222,10 @@ class Scheduler:
                     if state.stopped:
                         break
                     continue
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    group = in_flight.pop(future)
-                    self._complete(state, group, future.result(), run_id, ready, context)
+                assert pool is not None  # something is in flight
+                future = pool.next_finished()
+                group = in_flight.pop(future)
+                self._complete(state, group, future.result(), run_id, ready, context)
         except BaseException:
             # Ctrl-C or a crash of the scheduler: steps running elsewhere must not outlive
             # the run; steps running on this process's threads are abandoned.

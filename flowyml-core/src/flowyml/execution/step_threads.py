@@ -37,6 +37,8 @@ class StepThreads:
         self._lock = threading.Lock()
         self._threads = 0
         self._idle = 0
+        # Every finished job's future, in the order they finished (see next_finished).
+        self._finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run ``fn(*args)`` on a worker; its outcome (value or exception) lands in the
@@ -50,11 +52,23 @@ class StepThreads:
             elif self._threads < self._size:
                 self._threads += 1
                 start = True
+        future.add_done_callback(self._finished.put)
         self._jobs.put((future, fn, args))
         if start:
             name = f"{self._name}-{self._threads}"
             threading.Thread(target=self._work, name=name, daemon=True).start()
         return future
+
+    def next_finished(self) -> Future[Any]:
+        """The next job to finish (blocks until one does): one call per job, where
+        ``concurrent.futures.wait`` on every future in flight costs their number each
+        time (quadratic in a wide fan-out)."""
+        while True:
+            try:
+                # A timeout lets signal handlers (Ctrl-C) run between two waits.
+                return self._finished.get(timeout=0.5)
+            except queue.Empty:
+                continue
 
     def _work(self) -> None:
         while True:
