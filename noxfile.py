@@ -178,6 +178,7 @@ def bench(session: nox.Session) -> None:
     session.install("numpy", "./flowyml-core", "./flowyml-local", "./flowyml-docker")
     env = {"FLOWYML_BENCH_OUT": os.path.join("bench", "results")}
     session.run("python", "bench/bench_local.py", *session.posargs, env=env)
+    session.run("python", "bench/bench_overhead.py", env=env)
     session.run("python", "bench/bench_docker.py", env=env)
 
 
