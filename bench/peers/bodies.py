@@ -25,6 +25,9 @@ FANOUT_WIDTH = 64
 NAP_SECONDS = 0.1
 """W2: how long each independent step sleeps."""
 
+WIDE_WIDTH = 1000
+"""W6: number of independent trivial `echo` steps before the join."""
+
 ARRAY_BYTES = 200 * 1024 * 1024
 """W4: size of the array handed from one step to the next (200 MiB)."""
 
@@ -81,8 +84,13 @@ def nap(i: int) -> int:
 
 
 def total(values: Iterable[int]) -> int:
-    """W2 join step."""
+    """W2/W6 join step."""
     return sum(values)
+
+
+def echo(i: int) -> int:
+    """W6 independent step: return its index (no work, so only scheduling is measured)."""
+    return i
 
 
 def make_array() -> np.ndarray:
@@ -107,4 +115,5 @@ def chain_incs(phase: str) -> list[int]:
 
 EXPECTED_CHAIN = CHAIN_LENGTH
 EXPECTED_FANOUT = sum(range(FANOUT_WIDTH))
+EXPECTED_WIDE = sum(range(WIDE_WIDTH))
 EXPECTED_ARRAY_SUM = float(ARRAY_LENGTH * (ARRAY_LENGTH - 1) // 2)

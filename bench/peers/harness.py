@@ -5,7 +5,7 @@ A tool adapter (``tool_<name>.py``) implements the `Tool` protocol and ends with
     if __name__ == "__main__":
         raise SystemExit(harness.main(sys.modules[__name__]))
 
-Usage: ``VENV/bin/python tool_X.py W1|W2|W3|W4|W5 [--variant V] [--phase P] [--home DIR]``.
+Usage: ``VENV/bin/python tool_X.py W1|W2|W3|W4|W5|W6 [--variant V] [--phase P] [--home DIR]``.
 
 The harness isolates the process (``HOME`` and the working directory point at a scratch
 directory, so tool state such as ``~/.prefect`` or ``./.flowyml`` never leaks between
@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import bodies
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
 W3_PHASES = ("fill", "rerun", "change")
 EXTRA: dict[str, float] = {}
 """Extra metrics an adapter reports with `note` during the workload (e.g. ``body_s``)."""
@@ -76,6 +76,9 @@ class Tool(Protocol):
 
     def array_pass(self, variant: str) -> float:
         """W4: `make_array` then `array_sum` of it, caching off; the sum."""
+
+    def wide_fanout(self, width: int, variant: str) -> int:
+        """W6: `width` independent `echo` steps then a `total` join, caching off; its value."""
 
 
 def note(key: str, value: float) -> None:
@@ -151,6 +154,12 @@ def _run_w4(tool: Tool, variant: str, metrics: dict[str, float]) -> None:
     check("array sum", value, bodies.EXPECTED_ARRAY_SUM)
 
 
+def _run_w6(tool: Tool, variant: str, metrics: dict[str, float]) -> None:
+    value, metrics["run_s"] = timed(lambda: tool.wide_fanout(bodies.WIDE_WIDTH, variant))
+    metrics["per_step_ms"] = metrics["run_s"] / (bodies.WIDE_WIDTH + 1) * 1000
+    check("join value", value, bodies.EXPECTED_WIDE)
+
+
 def _run_w5(tool: Tool, metrics: dict[str, float]) -> None:
     """Time ``python -c "import PACKAGE"`` against a bare ``python -c pass``."""
     for key, code in (("import_s", f"import {tool.PACKAGE}"), ("interpreter_s", "pass")):
@@ -182,6 +191,8 @@ def measure(
         _run_w3(tool, variant, phase, exec_log, metrics)
     elif workload == "W4":
         _run_w4(tool, variant, metrics)
+    elif workload == "W6":
+        _run_w6(tool, variant, metrics)
     metrics.update(EXTRA)
 
 

@@ -82,6 +82,9 @@ ROWS: tuple[Row, ...] = (
     Row("W4", "peak_rss_bytes", "W4 peak RSS of the process (MiB)", _mib),
     Row("W4", "rss_ratio", "W4 peak RSS / array size", _fixed(2)),
     Row("W4", "extra_rss_ratio", "W4 (peak RSS - RSS before the run) / array size", _fixed(2)),
+    Row("W6", "run_s", "W6 1000 x trivial step + join: run (s)"),
+    Row("W6", "per_step_ms", "W6 per step (ms)", _fixed(2)),
+    Row("W6", "body_s", "W6 ... of which inside the flow function (s)"),
     Row("W5", "import_s", "W5 `python -c 'import <pkg>'` (s)"),
     Row("W5", "interpreter_s", "W5 reference: `python -c pass` (s)", variants=False),
     Row("W1", "startup_s", "Start-up: first one-step run in a fresh state (s)", variants=False),
@@ -108,7 +111,7 @@ def cell(samples: Sequence[Sample], row: Row) -> str:
         if not bad:
             return "—"
         first = bad[0]
-        prefix = {"error": "FAILED: ", "unsupported": "unsupported: "}.get(first.status, "")
+        prefix = {"error": "FAILED: ", "unsupported": "n/a: ", "timeout": "n/a: "}[first.status]
         return _clean(prefix + first.detail) + f" ({len(bad)}/{len(samples)} runs)"
     text = row.fmt(statistics.median(values))
     if len(values) > 1:

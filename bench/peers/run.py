@@ -34,10 +34,18 @@ import report
 import setup_envs
 from tools import REPO_ROOT, ToolSpec, select
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
 W3_PHASES = ("fill", "rerun", "change")
 DEFAULT_OUT_DIR = REPO_ROOT / "bench" / "results"
-ISOLATED_PREFIXES = ("PREFECT_", "FLOWYML_", "PYTHONPATH", "VIRTUAL_ENV")
+ISOLATED_PREFIXES = (
+    "PREFECT_",
+    "FLOWYML_",
+    "DAGSTER_",
+    "ZENML_",
+    "DASK_",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+)
 
 
 def child_env() -> dict[str, str]:

@@ -18,6 +18,7 @@ How the workloads are expressed (read from the 2.2.1 sources in the venv):
   * W2 ``default`` is the 64-step DAG.
   * W2 ``parallel_map`` is one step that fans out with
     ``flowyml.parallel_map(max_workers=64)``, followed by the join step.
+  * W6 is the 1,000-step DAG plus the join, run sequentially like W2 ``default``.
 * Caching uses ``Pipeline(enable_cache=True)`` and each step's ``cache=`` strategy. The
   default is ``"code_hash"``: step name, source hash and the *whole* context. The variant
   is ``"input_hash"``.
@@ -137,6 +138,19 @@ def chain(n: int, variant: str) -> int:
     return int(_run("chain", steps, cache=False, checkpointing=checkpointing)[f"v{n}"])
 
 
+def _fan_in_steps(width: int, body: Callable[..., Any], name: str) -> list[Any]:
+    """`width` independent `body(i=k)` steps, then a join over all their outputs."""
+    from flowyml import Step
+
+    outs = [f"o{k}" for k in range(width)]
+    steps = [
+        Step(_renamed(body, {"i": f"i_{k}"}), name=f"{name}{k}", outputs=[outs[k]])
+        for k in range(width)
+    ]
+    steps.append(Step(_gathered(bodies.total, outs), name="join", inputs=outs, outputs=["total"]))
+    return steps
+
+
 def fanout(width: int, variant: str) -> int:
     """W2: 64-step DAG (sequential executor) or one ``parallel_map`` step."""
     from flowyml import Step, parallel_map
@@ -153,14 +167,18 @@ def fanout(width: int, variant: str) -> int:
         return int(_run("fanout", steps, cache=False)["total"])
     if variant != "default":
         raise harness.Unsupported(f"unknown variant {variant}")
-    outs = [f"o{k}" for k in range(width)]
-    steps = [
-        Step(_renamed(bodies.nap, {"i": f"i_{k}"}), name=f"nap{k}", outputs=[outs[k]])
-        for k in range(width)
-    ]
-    steps.append(Step(_gathered(bodies.total, outs), name="join", inputs=outs, outputs=["total"]))
     params = {f"i_{k}": k for k in range(width)}
+    steps = _fan_in_steps(width, bodies.nap, "nap")
     return int(_run("fanout", steps, cache=False, params=params)["total"])
+
+
+def wide_fanout(width: int, variant: str) -> int:
+    """W6: 1,000-step DAG plus the join (sequential executor), caching off."""
+    if variant != "default":
+        raise harness.Unsupported(f"unknown variant {variant}")
+    params = {f"i_{k}": k for k in range(width)}
+    steps = _fan_in_steps(width, bodies.echo, "echo")
+    return int(_run("wide_fanout", steps, cache=False, params=params)["total"])
 
 
 def cached_chain(incs: Sequence[int], variant: str) -> int:

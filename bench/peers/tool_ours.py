@@ -5,10 +5,10 @@
   its thread pool, 32 workers by default, so W2 needs no extra setting).
 * The run store (SQLite under ``<home>/.flowyml``) and the artifact store are on, as in
   every run: each output is persisted, content-addressed.
-* W1/W2/W4 declare ``cache=False``; W3 uses the default cache (code fingerprint,
-  parameters, input fingerprints). Per-step parameters (W2's index, W3's increment) are
-  per-step ``Context`` overrides; W2's join unpacks the branch outputs (``*values``) into
-  the shared ``total`` body.
+* W1/W2/W4/W6 declare ``cache=False``; W3 uses the default cache (code fingerprint,
+  parameters, input fingerprints). Per-step parameters (W2/W6's index, W3's increment) are
+  per-step ``Context`` overrides; the W2/W6 join unpacks the branch outputs (``*values``)
+  into the shared ``total`` body.
 """
 
 from __future__ import annotations
@@ -72,13 +72,11 @@ def chain(n: int, variant: str) -> int:
     return int(run.outputs[f"v{n}"])
 
 
-def fanout(width: int, variant: str) -> int:
-    """W2: independent `nap` steps on the local thread pool, then the join."""
+def _fan_in(width: int, body: Any, name: str) -> int:
+    """`width` independent `body(i=k)` steps on the local thread pool, then the join."""
     from flowyml import Context, step
 
-    if variant != "default":
-        raise harness.Unsupported(f"unknown variant {variant}")
-    naps = [step(name=f"nap{k}", outputs=[f"n{k}"], cache=False)(bodies.nap) for k in range(width)]
+    branches = [step(name=f"{name}{k}", outputs=[f"n{k}"], cache=False)(body) for k in range(width)]
 
     def join(*values: int) -> int:
         return bodies.total(values)
@@ -86,8 +84,22 @@ def fanout(width: int, variant: str) -> int:
     total = step(name="total", inputs=[f"n{k}" for k in range(width)], outputs=["t"], cache=False)
     context = Context()
     for k in range(width):
-        context.override(f"nap{k}", i=k)
-    return int(_run([*naps, total(join)], context).outputs["t"])
+        context.override(f"{name}{k}", i=k)
+    return int(_run([*branches, total(join)], context).outputs["t"])
+
+
+def fanout(width: int, variant: str) -> int:
+    """W2: independent `nap` steps on the local thread pool, then the join."""
+    if variant != "default":
+        raise harness.Unsupported(f"unknown variant {variant}")
+    return _fan_in(width, bodies.nap, "nap")
+
+
+def wide_fanout(width: int, variant: str) -> int:
+    """W6: independent `echo` steps on the local thread pool, then the join."""
+    if variant != "default":
+        raise harness.Unsupported(f"unknown variant {variant}")
+    return _fan_in(width, bodies.echo, "echo")
 
 
 def cached_chain(incs: Sequence[int], variant: str) -> int:

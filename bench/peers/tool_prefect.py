@@ -12,7 +12,9 @@
 * Observed with 3.9.1: a flow call returns only when its heartbeat thread (a loop of
   ``time.sleep(1)``) has been joined, so run times are rounded up to roughly whole seconds
   (+~0.1 s); ``body_s`` (time inside the ``@flow`` function) is reported beside them.
-* W1/W2/W4 run with ``cache_policy=NO_CACHE`` (caching off; variant ``default_policy`` of
+* W6 submits its 1,000 ``echo`` tasks with ``.submit()`` to the flow's default
+  ``ThreadPoolTaskRunner`` (``min(32, cpus + 4)`` threads) and joins on the futures.
+* W1/W2/W4/W6 run with ``cache_policy=NO_CACHE`` (caching off; variant ``default_policy`` of
   W4 keeps Prefect's default policy, which hashes task inputs on every call).  W3 uses
   ``cache_policy=INPUTS + TASK_SOURCE``, ``persist_result=True`` and the default local
   result storage pointed at the scratch directory (``PREFECT_RESULTS_LOCAL_STORAGE_PATH``;
@@ -134,6 +136,23 @@ def fanout(width: int, variant: str) -> int:
             return int(total(futures))
 
     return int(fanout_flow(width))
+
+
+def wide_fanout(width: int, variant: str) -> int:
+    """W6: ``.submit()`` on the default thread-pool task runner, join on the futures."""
+    from prefect import flow
+
+    if variant != "default":
+        raise harness.Unsupported(f"unknown variant {variant}")
+    echo, total = _task(bodies.echo), _task(bodies.total)
+
+    @flow(name="wide-fanout")
+    def wide_flow(width: int) -> int:
+        with _body_timer():
+            futures = [echo.submit(k) for k in range(width)]
+            return int(total(futures))
+
+    return int(wide_flow(width))
 
 
 def cached_chain(incs: Sequence[int], variant: str) -> int:

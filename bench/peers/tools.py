@@ -64,6 +64,26 @@ TOOLS: tuple[ToolSpec, ...] = (
         requirements=("prefect>=3,<4", "numpy"),
         variants={"W2": ("default_workers",), "W4": ("default_policy",)},
     ),
+    ToolSpec(
+        key="dagster",
+        label="Dagster",
+        module="tool_dagster.py",
+        requirements=("dagster==1.13.29", "numpy"),
+        variants={"W2": ("in_process",), "W6": ("multiprocess",)},
+    ),
+    ToolSpec(
+        key="zenml",
+        label="ZenML",
+        module="tool_zenml.py",
+        requirements=("zenml[local]==0.98.0", "numpy"),
+        variants={"W2": ("static",)},
+    ),
+    ToolSpec(
+        key="dask",
+        label="Dask threaded (floor, not a pipeline tool)",
+        module="tool_dask.py",
+        requirements=("dask==2026.8.0", "numpy"),
+    ),
 )
 
 
