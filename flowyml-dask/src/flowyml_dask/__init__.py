@@ -1,15 +1,32 @@
-"""FlowyML Orchestrators' Dask backend: ``dask``, each step a task on a Dask cluster."""
+"""FlowyML Orchestrators' Dask backend: ``dask``, each step a task on a Dask cluster.
 
-from flowyml_dask.settings import DaskExecutorConfig
+Public names are imported lazily: every ``flowyml`` command loads the plugin, and must not
+import distributed (or the settings model) until the backend is used.
+"""
 
-__all__ = ["DaskExecutor", "DaskExecutorConfig"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
+_EXPORTS = {
+    "DaskExecutor": "flowyml_dask.executor",
+    "DaskExecutorConfig": "flowyml_dask.settings",
+}
 
-def __getattr__(name: str) -> object:
-    # Lazily: importing the package (or the plugin) must not import distributed.
-    if name == "DaskExecutor":
-        from flowyml_dask.executor import DaskExecutor
+__all__ = sorted(_EXPORTS)
 
-        return DaskExecutor
-    raise AttributeError(name)
+if TYPE_CHECKING:
+    from flowyml_dask.executor import DaskExecutor
+    from flowyml_dask.settings import DaskExecutorConfig
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flowyml_dask' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

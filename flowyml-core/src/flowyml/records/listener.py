@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from flowyml.records.results import ExecutionResult
+if TYPE_CHECKING:
+    from flowyml.records.results import ExecutionResult
+
 
 __all__ = ["RunListener"]
 

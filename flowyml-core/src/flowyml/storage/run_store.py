@@ -11,14 +11,16 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowyml.errors import FlowyMLError, RunNotFoundError
-from flowyml.records.results import ExecutionResult
 from flowyml.records.status import ExecutionStatus
 from flowyml.storage.database import Database
 from flowyml.storage.run_owner import Heartbeat, RunOwner, StepCommits, gone_reason
 from flowyml.storage.run_records import CrashedRun, RunRecord, StepRecord
+
+if TYPE_CHECKING:
+    from flowyml.records.results import ExecutionResult
 
 __all__ = ["CrashedRun", "RunRecord", "RunStore", "StepRecord"]
 
