@@ -9,11 +9,15 @@ fresh Python process in a fresh project folder:
   pays), then warm runs with caching off, then warm fully cached runs;
 - ``fanout``: warm runs of 1,000 independent steps + a join, caching off;
 - ``naps``: warm runs of 64 steps sleeping 0.1 s + a join, caching off (the ideal is 0.1 s);
-- ``floor``: a bare loop that calls each step function and writes its record to SQLite.
+- ``floor``: a bare loop that calls each step function and writes its record to SQLite;
+- ``dag``: validating and grouping a 100,000-step chain;
+- ``store``: ``flowyml runs list`` and ``runs show`` (whole commands) on a run store of
+  10,000 runs of 100 steps, and the run store's bytes per recorded step;
+- ``rss``: the growth of a process's resident memory over 1,000 runs of a 10-step chain.
 
 Figures are medians with min-max over the repetitions (one process each)::
 
-    python bench/bench_overhead.py [--repeat 5] [--steps 1000] [--only chain,fanout,naps]
+    python bench/bench_overhead.py [--repeat 5] [--steps 1000] [--only chain,fanout,...]
 """
 
 from __future__ import annotations
@@ -175,7 +179,92 @@ def bench_naps(repeat: int, n: int) -> dict[str, object]:
     return {"unit": "s wall", "steps": 65, **_stats([r["warm"] for r in runs])}
 
 
-BENCHES = {"chain": bench_chain, "fanout": bench_fanout, "naps": bench_naps}
+DAG_DRIVER = textwrap.dedent(
+    """
+    import json, time
+    from flowyml import Pipeline, step, group_steps
+    def make(i):
+        def body(prev=None):
+            return 1
+        return step(name=f"s{{i}}", inputs=[f"a{{i-1}}"] if i else [], outputs=[f"a{{i}}"])(body)
+    pipeline = Pipeline("big", steps=[make(i) for i in range({n})])
+    t = time.perf_counter(); group_steps(pipeline.validate()); took = time.perf_counter() - t
+    print(json.dumps({{"seconds": took}}))
+    """
+)
+
+STORE_DRIVER = textwrap.dedent(
+    """
+    import json, os, sqlite3, subprocess, sys, time
+    from flowyml.backend import open_project
+    project = open_project(); store = project.run_store; store.db.flush()
+    conn = sqlite3.connect(store.db.path); now = time.time(); steps = []
+    runs = [(f"r{{r:05d}}", f"p{{r % 10}}", "local", "success", now + r, now + r + 1)
+            for r in range({runs})]
+    for run in runs:
+        steps += [(run[0], f"s{{s}}", "success", now, now, 0.01, '{{"out": {{"uri": "file:///x"}}}}')
+                  for s in range({steps})]
+    conn.executemany("INSERT INTO runs (run_id, pipeline, backend, status, started_at,"
+                     " finished_at) VALUES (?,?,?,?,?,?)", runs)
+    conn.executemany("INSERT INTO step_runs (run_id, step, status, started_at, finished_at,"
+                     " duration, outputs) VALUES (?,?,?,?,?,?,?)", steps)
+    conn.commit(); conn.execute("VACUUM"); conn.close()
+    size = os.path.getsize(store.db.path)
+    def timed(*args):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "flowyml", *args], check=True,
+                       capture_output=True)
+        return time.perf_counter() - t
+    print(json.dumps({{"list": min(timed("runs", "list") for _ in range(3)),
+                      "show": min(timed("runs", "show", "r05000") for _ in range(3)),
+                      "bytes_per_step": size / ({runs} * {steps})}}))
+    """
+)
+
+RSS_DRIVER = textwrap.dedent(
+    """
+    import json, resource
+    from workload import pipeline
+    def rss():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize()
+    for _ in range(20):
+        pipeline.run("local", echo_logs=False, cache=False)
+    start = rss()
+    for _ in range({runs}):
+        pipeline.run("local", echo_logs=False, cache=False)
+    print(json.dumps({{"growth_MB": (rss() - start) / 1e6, "start_MB": start / 1e6}}))
+    """
+)
+
+
+def bench_dag(repeat: int, n: int) -> dict[str, object]:
+    runs = [_run("", DAG_DRIVER.format(n=100_000)) for _ in range(repeat)]
+    return {
+        "unit": "s to validate and group",
+        "steps": 100_000,
+        **_stats([r["seconds"] for r in runs]),
+    }
+
+
+def bench_store(repeat: int, n: int) -> dict[str, object]:
+    result = _run("", STORE_DRIVER.format(runs=10_000, steps=100))
+    return {"runs": 10_000, "steps_per_run": 100, **{k: round(v, 3) for k, v in result.items()}}
+
+
+def bench_rss(repeat: int, n: int) -> dict[str, object]:
+    result = _run(chain_module(10), RSS_DRIVER.format(runs=1000))
+    return {"runs": 1000, "steps_per_run": 10, **{k: round(v, 2) for k, v in result.items()}}
+
+
+BENCHES = {
+    "chain": bench_chain,
+    "fanout": bench_fanout,
+    "naps": bench_naps,
+    "dag": bench_dag,
+    "store": bench_store,
+    "rss": bench_rss,
+}
 
 
 def main() -> None:
