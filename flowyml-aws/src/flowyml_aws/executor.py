@@ -107,11 +107,9 @@ class SageMakerExecutor(TaskExecutor):
     ) -> LaunchOutcome:
         """Create the group's training job, follow it to its end, say how it ended."""
         record = self.state.group(group)
-        if self.state.is_cancelled():
-            self.state.update(group, status=ExecutionStatus.CANCELLED, error="run stopped")
-            return LaunchOutcome(
-                -signal.SIGTERM, reason="was not started: the run was stopped", cancelled=True
-            )
+        stopped = self.stopped_before_launch(group)
+        if stopped is not None:
+            return stopped
         limits = (resources or ResourceConfig()).with_defaults(self.default_resources)
         name = job_name(run_id, group)
         try:

@@ -96,11 +96,9 @@ class VertexExecutor(TaskExecutor):
     ) -> LaunchOutcome:
         """Create the group's CustomJob, follow it to its end, and say how it ended."""
         record = self.state.group(group)
-        if self.state.is_cancelled():
-            self.state.update(group, status=ExecutionStatus.CANCELLED, error="run stopped")
-            return LaunchOutcome(
-                -signal.SIGTERM, reason="was not started: the run was stopped", cancelled=True
-            )
+        stopped = self.stopped_before_launch(group)
+        if stopped is not None:
+            return stopped
         limits = (resources or ResourceConfig()).with_defaults(self.default_resources)
         try:
             job = custom_job(

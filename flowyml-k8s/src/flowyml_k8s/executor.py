@@ -119,11 +119,9 @@ class KubernetesExecutor(TaskExecutor):
     ) -> LaunchOutcome:
         """Create the group's Secret and Job, follow the Job to its end, say how it ended."""
         record = self.tracker.group(group)
-        if self.tracker.is_cancelled():
-            self.tracker.update(group, status=ExecutionStatus.CANCELLED, error="run stopped")
-            return LaunchOutcome(
-                -signal.SIGTERM, reason="was not started: the run was stopped", cancelled=True
-            )
+        stopped = self.stopped_before_launch(group)
+        if stopped is not None:
+            return stopped
         plan = self.plan_for(run_id, group, record.steps, args, timeout, resources)
         calls_before = self.apis.total()
         try:

@@ -92,6 +92,17 @@ class TaskExecutor(Executor):
     #: :meth:`run_steps` records each group's steps there before launching it.
     run_tracker: RunTracker | None = None
 
+    def stopped_before_launch(self, group: str) -> LaunchOutcome | None:
+        """When the run was stopped before ``group`` could start: the group recorded
+        cancelled in the run tracker, and the outcome ``launch`` returns; else ``None``."""
+        tracker = self.run_tracker
+        if tracker is None or not tracker.is_cancelled():
+            return None
+        tracker.update(group, status="cancelled", error="not started: the run was stopped")
+        return LaunchOutcome(
+            -signal.SIGTERM, reason="was not started: the run was stopped", cancelled=True
+        )
+
     def check_pipeline(self, steps: list[Any], context: Context) -> None:
         """Without a pipeline reference, every step must be importable by another process
         (a module-level variable)."""
