@@ -40,6 +40,8 @@ Step launching
 
 Stores
     ``ArtifactStore``, ``ArtifactRef``, ``LocalArtifactStore`` and ``Materializer``;
+    ``BucketArtifactStore`` and ``split_bucket_uri`` (a store in a ``gs://``/``s3://``
+    bucket: supply put, get, has and the client's errors);
     ``installed_materializers``, ``register_artifact_store`` and ``artifact_store_for``
     (the process's stores by URI); ``RunStore`` with the records it returns,
     ``RunRecord`` and ``StepRecord``; ``CacheStore``.
@@ -89,6 +91,7 @@ __all__ = [
     "ArtifactStore",
     "BackendError",
     "Backoff",
+    "BucketArtifactStore",
     "CacheError",
     "CacheStore",
     "ConfigError",
@@ -148,6 +151,7 @@ __all__ = [
     "preload_step_runner",
     "read_manifest",
     "register_artifact_store",
+    "split_bucket_uri",
     "start_background_run",
     "step_runner_args",
     "step_runner_main",
@@ -201,6 +205,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ArtifactRef": ("flowyml.records.artifact_ref", "ArtifactRef"),
     "ArtifactStore": ("flowyml.storage.artifact_store", "ArtifactStore"),
     "LocalArtifactStore": ("flowyml.storage.artifact_store", "LocalArtifactStore"),
+    "BucketArtifactStore": ("flowyml.storage.bucket_store", "BucketArtifactStore"),
+    "split_bucket_uri": ("flowyml.storage.bucket_store", "split_bucket_uri"),
     "Materializer": ("flowyml.storage.materializers", "Materializer"),
     "CacheStore": ("flowyml.storage.cache", "CacheStore"),
     "RunRecord": ("flowyml.storage.run_store", "RunRecord"),
@@ -302,6 +308,7 @@ if TYPE_CHECKING:
     from flowyml.records.results import ExecutionResult, SubmissionResult, WaitTimeoutError
     from flowyml.records.status import ExecutionStatus
     from flowyml.storage.artifact_store import ArtifactStore, LocalArtifactStore
+    from flowyml.storage.bucket_store import BucketArtifactStore, split_bucket_uri
     from flowyml.storage.cache import CacheStore
     from flowyml.storage.materializers import Materializer
     from flowyml.storage.run_store import RunRecord, RunStore, StepRecord
