@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
 from typing import Any
 
@@ -84,8 +83,6 @@ class SageMakerOrchestrator(TrackedRemoteOrchestrator):
         self.name = self.config.name  # type: ignore[misc]
         self.clients = AwsClients(self.config)
         self.validation_errors: list[str] = []
-        self._executors: dict[str, SageMakerExecutor] = {}
-        self._lock = threading.Lock()
         self._queries = JobQueries(self.clients)
 
     # -- helpers --------------------------------------------------------------------------
@@ -203,8 +200,6 @@ class SageMakerOrchestrator(TrackedRemoteOrchestrator):
             f"home?region={self.config.region}#/jobs",
             "submit_seconds": round(time.perf_counter() - started, 3),
         }
-        with self._lock:
-            self._executors[run_id] = executor
         return self.start_run(
             state, executor, pipeline, run_context, inputs, submit, project, store, metadata
         )
@@ -255,8 +250,7 @@ class SageMakerOrchestrator(TrackedRemoteOrchestrator):
             job_id: the run id.
             graceful: wait until the jobs have stopped (up to ``stop_timeout_seconds``).
         """
-        with self._lock:
-            executor = self._executors.get(job_id)
+        executor = self.executor_of(job_id)
         state = self.request_stop(job_id, graceful)
         if state is None or executor is None:
             self._queries.stop_run_jobs(job_id)

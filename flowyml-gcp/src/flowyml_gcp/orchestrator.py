@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -105,8 +104,6 @@ class VertexAIOrchestrator(TrackedRemoteOrchestrator):
         self.staging_bucket = self.config.staging_bucket
         self.apis = GoogleApis(self.config)
         self.validation_errors: list[str] = []
-        self._executors: dict[str, VertexExecutor] = {}
-        self._lock = threading.Lock()
         self._queries = JobQueries(self.apis)
         self._cursors: dict[str, dict[str, LogCursor]] = {}
 
@@ -219,8 +216,6 @@ class VertexAIOrchestrator(TrackedRemoteOrchestrator):
             f"custom-jobs?project={self.config.project_id}",
             "submit_seconds": round(time.perf_counter() - started, 3),
         }
-        with self._lock:
-            self._executors[run_id] = executor
         return self.start_run(
             state, executor, pipeline, run_context, inputs, submit, project, store, metadata
         )
@@ -330,8 +325,7 @@ class VertexAIOrchestrator(TrackedRemoteOrchestrator):
             if graceful:
                 self._queries.wait_job(job_id, self.config.cancel_timeout_seconds)
             return
-        with self._lock:
-            executor = self._executors.get(job_id)
+        executor = self.executor_of(job_id)
         state = self.request_stop(job_id, graceful)
         if state is None or executor is None:
             names = self._queries.cancel_run_jobs(job_id)

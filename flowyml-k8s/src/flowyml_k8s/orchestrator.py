@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -72,8 +71,6 @@ class KubernetesOrchestrator(TrackedRemoteOrchestrator):
         self.name = self.config.name  # type: ignore[misc]
         self.apis = KubeApis(self.config)
         self.validation_errors: list[str] = []
-        self._executors: dict[str, KubernetesExecutor] = {}
-        self._lock = threading.Lock()
 
     # -- what a run needs --------------------------------------------------------------------
     def _require_valid(self) -> None:
@@ -172,8 +169,6 @@ class KubernetesOrchestrator(TrackedRemoteOrchestrator):
             "artifact_store": store.root,
             "submit_seconds": round(time.perf_counter() - started, 3),
         }
-        with self._lock:
-            self._executors[run_id] = executor
         return self.start_run(
             tracker, executor, pipeline, run_context, inputs, submit, project, store, metadata
         )
@@ -270,8 +265,7 @@ class KubernetesOrchestrator(TrackedRemoteOrchestrator):
             graceful: wait (up to ``stop_timeout_seconds``) until the pods are gone.
         """
         run_id = self.run_id_of(job_id)
-        with self._lock:
-            executor = self._executors.get(run_id)
+        executor = self.executor_of(run_id)
         tracker = self.request_stop(run_id, graceful)
         if executor is not None:
             executor.cancel()

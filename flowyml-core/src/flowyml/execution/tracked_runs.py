@@ -67,6 +67,7 @@ class TrackedRemoteOrchestrator(RemoteOrchestrator):
 
     def __init__(self) -> None:
         self._trackers: dict[str, RunTracker] = {}
+        self._executors: dict[str, Executor] = {}
         self._trackers_lock = threading.Lock()
 
     # -- hooks for runs of other processes ----------------------------------------------------
@@ -95,6 +96,11 @@ class TrackedRemoteOrchestrator(RemoteOrchestrator):
         """The tracker of a run submitted by this process and object, or ``None``."""
         with self._trackers_lock:
             return self._trackers.get(run_id)
+
+    def executor_of(self, run_id: str) -> Any:
+        """The executor of a run submitted by this process and object, or ``None``."""
+        with self._trackers_lock:
+            return self._executors.get(run_id)
 
     def record_dir(self, project: Project | None = None) -> Path | None:
         """Where runs are mirrored (``None`` unless ``keeps_records``)."""
@@ -148,6 +154,7 @@ class TrackedRemoteOrchestrator(RemoteOrchestrator):
         tracker.on_handle.append(submission.group_job_ids.__setitem__)
         with self._trackers_lock:
             self._trackers[run_id] = tracker
+            self._executors[run_id] = executor
         tracker.set_status(ExecutionStatus.RUNNING)
         start_background_run(
             scheduler,
