@@ -169,3 +169,16 @@ def test_another_process_sees_the_runs_groups_by_label(
     other.stop_run("run-foreign")
     assert run_objects(backend_fake, "run-foreign") == []
     assert submission.wait(timeout=30).value in ("cancelled", "failed")
+
+
+def test_flowyml_run_plan_prints_the_jobs_and_creates_nothing(
+    k8s_project: Path, backend_fake: Any
+) -> None:
+    import yaml
+    from cli_process import FlowymlCli
+
+    done = FlowymlCli(k8s_project).run("run", "pipelines.py:overrunning", "-b", "k8s", "--plan")
+    assert done.returncode == 0, done.stderr
+    kinds = [d["kind"] for d in yaml.safe_load_all(done.stdout) if d]
+    assert "Job" in kinds, done.stdout
+    assert not [r for r in backend_fake.requests.requests() if r.method in ("POST", "PUT", "PATCH")]

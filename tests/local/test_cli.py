@@ -254,3 +254,20 @@ def test_repr_of_a_context_shows_its_overrides():
 
     context = Context(lr=0.1).override("fit", lr=0.5)
     assert repr(context) == "Context({'lr': 0.1}, overrides={'fit': {'lr': 0.5}})"
+
+
+def test_plan_on_a_backend_that_cannot_plan_is_a_clear_error(tmp_path):
+    from cli_process import FlowymlCli
+
+    (tmp_path / "flowyml.yaml").write_text("")
+    (tmp_path / "pipe.py").write_text(
+        "from flowyml import Pipeline, step\n"
+        "@step(outputs=['x'])\n"
+        "def one():\n"
+        "    return 1\n"
+        "pipeline = Pipeline('p', steps=[one])\n"
+    )
+    done = FlowymlCli(tmp_path).run("run", "pipe.py", "--plan")
+    assert done.returncode == 2
+    assert "backend 'local' cannot show a plan" in done.stderr
+    assert done.stdout == ""  # nothing ran

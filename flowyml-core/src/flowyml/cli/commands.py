@@ -98,6 +98,11 @@ def add_plugin_commands(group: click.Group) -> None:
 @click.option(
     "--no-cache", is_flag=True, help="Run every step; neither read nor add cache entries."
 )
+@click.option(
+    "--plan",
+    is_flag=True,
+    help="Print what the backend would submit (e.g. the Jobs as YAML) and submit nothing.",
+)
 def run(
     target: str,
     backend: str | None,
@@ -107,6 +112,7 @@ def run(
     quiet: bool,
     logs: bool | None,
     no_cache: bool,
+    plan: bool,
 ) -> None:
     """Run the pipeline in TARGET (FILE[:ATTR])."""
     import os
@@ -123,6 +129,9 @@ def run(
         pipeline = _load_pipeline(target)
         parsed = _parse_params(params)
         check_parameter_names(parsed, pipeline.steps, pipeline.name)
+        if plan:
+            _print_plan(pipeline, backend, parsed)
+            return
         if logs is None:
             # Only a setting written in the configuration turns output on: the backends'
             # own default (on, for scripts) would bury the progress display.
@@ -157,6 +166,24 @@ def run(
         click.echo(f"details: flowyml runs show {result.run_id}", err=True)
         sys.exit(1)
     _echo_final_outputs(pipeline, result)
+
+
+def _print_plan(pipeline: Any, backend: str | None, params: dict[str, Any]) -> None:
+    """What the backend would submit for this pipeline, from its ``plan`` method."""
+    from flowyml.execution.launch import build_backend
+    from flowyml.project.folder import open_project
+
+    pipeline.validate(pipeline.context.updated(**params) if params else None)
+    stack, instance = build_backend(open_project(), backend)
+    planner = getattr(instance, "plan", None)
+    if planner is None:
+        _fail(
+            f"backend '{stack.backend}' cannot show a plan: it has no plan() method "
+            "(kubernetes has one)"
+        )
+    click.echo(
+        planner(pipeline, resources=stack.resources, docker_config=stack.docker, stack=stack)
+    )
 
 
 def _echo_summary(result: Any) -> None:
