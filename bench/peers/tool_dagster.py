@@ -203,10 +203,7 @@ def wide_fanout(width: int, variant: str) -> int:
 
 def cached_chain(incs: Any, variant: str) -> int:
     """W3: not expressible (no reuse of op results across runs)."""
-    raise harness.Unsupported(
-        "Dagster does not reuse op results across runs (no op memoization); "
-        "every run re-executes every op"
-    )
+    raise harness.Unsupported("no op memoization: every run re-executes every op")
 
 
 def array_pass(variant: str) -> float:

@@ -78,7 +78,7 @@ def wide_fanout(width: int, variant: str) -> int:
 
 def cached_chain(incs: Sequence[int], variant: str) -> int:
     """W3: not expressible (no results kept between runs)."""
-    raise harness.Unsupported("a scheduler, not a pipeline tool: keeps no results between runs")
+    raise harness.Unsupported("a scheduler: keeps no results between runs")
 
 
 def array_pass(variant: str) -> float:

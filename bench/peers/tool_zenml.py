@@ -18,6 +18,11 @@
   pipeline. W6 is a static pipeline.
 * W1/W2/W4/W6 run with ``enable_cache=False``; W3 with ZenML's default cache
   (``enable_cache=True``: step code, parameters and input artifacts).
+
+Observed with 0.98.0: W6 fails. The join step of a static pipeline cannot resolve its
+inputs when it has 1,000 upstream steps (``InputResolutionError: No step `b0` found in
+current run``); the same pipeline works with 100 upstream steps and fails with 400. The
+table reports the failure as it is.
 """
 
 from __future__ import annotations
