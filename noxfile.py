@@ -184,6 +184,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(name="bench-peers", python=PYTHON)
 def bench_peers(session: nox.Session) -> None:
-    """The same workloads on FlowyML Orchestrators, flowyml 2.2.1 and Prefect 3, each in a
-    virtual environment of its own under bench/.venvs (about 13 minutes with --repeat 3)."""
+    """The same workloads on FlowyML Orchestrators, flowyml 2.2.1, Prefect 3, Dagster, ZenML
+    and Dask's threaded scheduler (the floor), each in a virtual environment of its own
+    under bench/.venvs (about 40 minutes with --repeat 3, over 20 of them ZenML's)."""
     session.run("python", "bench/peers/run.py", *session.posargs)
