@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from service_checks import engine_with_base_image, unavailable_in
 
 LEFTOVER_DEADLINE_SECONDS = 10.0
 # SIGTERM to SIGKILL on stop and timeout (SageMaker allows 120 s). A Python PID 1 without
@@ -48,11 +49,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.docker)
 
 
-def unavailable(reason: str) -> None:
-    """Skip, or fail when CI=true: CI must run the AWS tests."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"AWS tests cannot run in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+# Skips, or fails when CI=true: CI must run the AWS tests.
+unavailable = unavailable_in("AWS")
 
 
 @pytest.fixture(scope="session")
@@ -94,22 +92,7 @@ def aws_env(moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[Any]:
     """A ``docker.DockerClient`` of the local engine, with the base image present."""
-    try:
-        import docker
-    except ImportError:
-        unavailable("the docker SDK is not installed")
-    from fakes.probe_image import BASE_IMAGE
-
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as error:
-        unavailable(f"no Docker engine answers ({error}); bash .ci/services starts one")
-    try:
-        client.images.get(BASE_IMAGE)
-    except docker.errors.ImageNotFound:
-        client.close()
-        unavailable(f"the base image {BASE_IMAGE} is missing; bash .ci/services builds it")
+    client = engine_with_base_image(unavailable)
     yield client
     client.close()
 

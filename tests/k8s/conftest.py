@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from service_checks import engine_with_base_image, unavailable_in
 
 BASE_IMAGE = "flowyml-test/python:bookworm"
 
@@ -42,30 +43,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.docker)
 
 
-def unavailable(reason: str) -> None:
-    """Skip, or fail when CI=true: CI must run the Kubernetes tests."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"Kubernetes tests cannot run in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+# Skips, or fails when CI=true: CI must run the Kubernetes tests.
+unavailable = unavailable_in("Kubernetes")
 
 
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[Any]:
     """A ``docker.DockerClient`` of the local engine, with the base image present."""
-    try:
-        import docker
-    except ImportError:
-        unavailable("the docker SDK is not installed")
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as error:
-        unavailable(f"no Docker engine answers ({error}); bash .ci/services starts one")
-    try:
-        client.images.get(BASE_IMAGE)
-    except docker.errors.ImageNotFound:
-        client.close()
-        unavailable(f"the base image {BASE_IMAGE} is missing; bash .ci/services builds it")
+    client = engine_with_base_image(unavailable)
     yield client
     client.close()
 
