@@ -6,6 +6,9 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+# Imported with the project, not on first use: it also installs the resolver through which
+# an artifact reference read without its store (``get_run(...).outputs``) finds it.
+from flowyml.plugins.manager import get_plugin_manager
 from flowyml.project.config import ProjectConfig, StackConfig, find_project_root, load_config
 from flowyml.storage.artifact_store import ArtifactStore
 from flowyml.storage.cache import CacheStore
@@ -49,8 +52,6 @@ class Project:
         if uri is None:
             store = self._default_artifact_store
         else:
-            from flowyml.plugins.manager import get_plugin_manager
-
             store = get_plugin_manager().artifact_store_for(uri)
         if store.flush not in self.db.commit_first:
             self.db.commit_first.append(store.flush)
@@ -58,14 +59,10 @@ class Project:
 
     @cached_property
     def _default_artifact_store(self) -> ArtifactStore:
-        from flowyml.plugins.manager import get_plugin_manager
-
         return get_plugin_manager().artifact_store_for((self.home / "artifacts").as_uri())
 
 
 def _release_crashed_run(run: CrashedRun) -> None:
-    from flowyml.plugins.manager import get_plugin_manager
-
     get_plugin_manager().notify_run_crashed(run.run_id, run.backend)
 
 
