@@ -107,3 +107,20 @@ def test_a_class_that_only_claims_to_be_a_backend_is_refused():
     manager.register(_plugin(Pretender, _Good), "mine", "flowyml-mine")
     assert "pretender" not in manager.backends()
     assert any("subclasses neither" in str(e) for e in manager.errors)
+
+
+def test_a_store_registered_after_a_look_up_is_found(tmp_path):
+    from flowyml import LocalArtifactStore
+
+    class MemoryStore(LocalArtifactStore):
+        scheme = "memtest"
+
+    class Adds:
+        @hookimpl
+        def flowyml_register_artifact_stores(self):
+            return [MemoryStore]
+
+    manager = PluginManager()
+    assert "memtest" not in manager.artifact_store_classes()
+    manager.register(Adds(), "adds", "flowyml-adds")
+    assert manager.artifact_store_classes()["memtest"] is MemoryStore

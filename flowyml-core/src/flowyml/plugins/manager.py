@@ -161,7 +161,10 @@ class PluginManager:
             )
             return
         self._sources[name] = _PluginSource(name, distribution, version)
+        # What the plugins were asked for is asked again, this one included.
         self._backends = None
+        self._store_classes = None
+        self._materializers = None
 
     def _call_each(self, hook_name: str) -> list[tuple[_PluginSource, list[Any]]]:
         """Call one hook plugin by plugin, so a failing plugin is named and skipped."""
