@@ -99,10 +99,9 @@ class SageMakerOrchestrator(TrackedRemoteOrchestrator):
             config = config.model_copy(update={"platform": "linux/amd64"})
         return config
 
-    def _require_valid(self) -> None:
-        problems = config_problems(self.config)
-        if problems:
-            raise ConfigError("backend 'sagemaker': " + "; ".join(problems))
+    def settings_problems(self) -> list[str]:
+        """What the settings lack for a run (see ``config_problems``)."""
+        return config_problems(self.config)
 
     def artifact_store_uri(self, stack: Any = None) -> str:
         """The run's artifact store: the stack's ``s3://`` one, else the bucket's
@@ -164,7 +163,7 @@ class SageMakerOrchestrator(TrackedRemoteOrchestrator):
         from flowyml_aws.artifact_store import S3ArtifactStore
 
         started = time.perf_counter()
-        self._require_valid()
+        self.require_valid_settings()
         project = open_project()
         submit = SubmitOptions.from_kwargs(kwargs)
         config = self._docker_config(docker_config)

@@ -22,7 +22,6 @@ from typing import Any
 
 from flowyml.backend import (
     BackendError,
-    ConfigError,
     Context,
     DockerConfig,
     ExecutionStatus,
@@ -114,10 +113,9 @@ class VertexAIOrchestrator(TrackedRemoteOrchestrator):
             config = config.model_copy(update={"platform": "linux/amd64"})
         return config
 
-    def _require_valid(self) -> None:
-        problems = config_problems(self.config)
-        if problems:
-            raise ConfigError("backend 'vertex_ai': " + "; ".join(problems))
+    def settings_problems(self) -> list[str]:
+        """What the settings lack for a run (see ``config_problems``)."""
+        return config_problems(self.config)
 
     def artifact_store_uri(self, stack: Any = None) -> str:
         """The run's artifact store: the stack's ``gs://`` one, else the staging bucket's
@@ -180,7 +178,7 @@ class VertexAIOrchestrator(TrackedRemoteOrchestrator):
         from flowyml_gcp.artifact_store import GCSArtifactStore
 
         started = time.perf_counter()
-        self._require_valid()
+        self.require_valid_settings()
         project = open_project()
         submit = SubmitOptions.from_kwargs(kwargs)
         config = self._docker_config(docker_config)

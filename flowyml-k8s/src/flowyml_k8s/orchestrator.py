@@ -73,10 +73,9 @@ class KubernetesOrchestrator(TrackedRemoteOrchestrator):
         self.validation_errors: list[str] = []
 
     # -- what a run needs --------------------------------------------------------------------
-    def _require_valid(self) -> None:
-        problems = config_problems(self.config)
-        if problems:
-            raise ConfigError("backend 'kubernetes': " + "; ".join(problems))
+    def settings_problems(self) -> list[str]:
+        """What the settings lack for a run (see ``config_problems``)."""
+        return config_problems(self.config)
 
     def artifact_store(self, project: Project, stack: Any) -> tuple[ArtifactStore, str | None]:
         """The run's artifact store, and where the artifact claim is mounted in pods.
@@ -140,7 +139,7 @@ class KubernetesOrchestrator(TrackedRemoteOrchestrator):
         from flowyml.backend import open_project
 
         started = time.perf_counter()
-        self._require_valid()
+        self.require_valid_settings()
         project = open_project()
         submit = SubmitOptions.from_kwargs(kwargs)
         config = self.config.docker_config(docker_config)
@@ -209,7 +208,7 @@ class KubernetesOrchestrator(TrackedRemoteOrchestrator):
         from flowyml.backend import open_project
         from flowyml_k8s.plan import render_plan
 
-        self._require_valid()
+        self.require_valid_settings()
         config = self.config.docker_config(docker_config)
         store, artifact_path = self.artifact_store(open_project(), stack)
         image = (

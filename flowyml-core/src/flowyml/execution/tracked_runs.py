@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from flowyml.errors import RunNotFoundError
+from flowyml.errors import ConfigError, RunNotFoundError
 from flowyml.execution.background import start_background_run
 from flowyml.execution.executor import Executor
 from flowyml.execution.remote import RemoteOrchestrator, SubmitOptions
@@ -69,6 +69,21 @@ class TrackedRemoteOrchestrator(RemoteOrchestrator):
         self._trackers: dict[str, RunTracker] = {}
         self._executors: dict[str, Executor] = {}
         self._trackers_lock = threading.Lock()
+
+    # -- settings ---------------------------------------------------------------------------
+    def settings_problems(self) -> list[str]:
+        """What is wrong or missing in the settings for a run (default: nothing)."""
+        return []
+
+    def require_valid_settings(self) -> None:
+        """Refuse to submit with incomplete settings.
+
+        Raises:
+            ConfigError: one message listing every problem, naming the backend.
+        """
+        problems = self.settings_problems()
+        if problems:
+            raise ConfigError(f"backend '{type(self).name}': " + "; ".join(problems))
 
     # -- hooks for runs of other processes ----------------------------------------------------
     def foreign_status(self, run_id: str) -> ExecutionStatus | None:
