@@ -38,6 +38,7 @@ _EXPORTS = {
     "RemoteOrchestrator": "flowyml.execution.remote",
     "RemoteOrchestratorConfig": "flowyml.execution.remote",
     "ResourceConfig": "flowyml.records.resources",
+    "ResourceUsage": "flowyml.records.usage",
     "RetryPolicy": "flowyml.definition.retry",
     "RunInterrupted": "flowyml.errors",
     "RunListener": "flowyml.records.listener",
@@ -88,6 +89,7 @@ if TYPE_CHECKING:
     from flowyml.records.resources import DockerConfig, ResourceConfig
     from flowyml.records.results import ExecutionResult, SubmissionResult, WaitTimeoutError
     from flowyml.records.status import ExecutionStatus
+    from flowyml.records.usage import ResourceUsage
     from flowyml.storage.artifact_store import ArtifactStore, LocalArtifactStore
     from flowyml.storage.materializers import Materializer
     from flowyml.storage.pipeline_run import PipelineRun

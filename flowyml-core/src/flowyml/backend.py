@@ -55,7 +55,7 @@ Project and configuration
 Records
     ``ExecutionResult``, ``ExecutionStatus``, ``SubmissionResult``, ``StepGroup`` and
     ``group_steps``, ``ResourceConfig`` and ``parse_memory``, ``DockerConfig``,
-    ``Context``.
+    ``Context``, ``ResourceUsage`` (what a step consumed).
 
 Errors
     ``FlowyMLError`` and its subclasses ``PipelineDefinitionError``, ``ConfigError``,
@@ -116,6 +116,7 @@ __all__ = [
     "RemoteOrchestrator",
     "RemoteOrchestratorConfig",
     "ResourceConfig",
+    "ResourceUsage",
     "RunInterrupted",
     "RunListener",
     "RunNotFoundError",
@@ -229,6 +230,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "DockerConfig": ("flowyml.records.resources", "DockerConfig"),
     "ResourceConfig": ("flowyml.records.resources", "ResourceConfig"),
     "parse_memory": ("flowyml.records.resources", "parse_memory"),
+    "ResourceUsage": ("flowyml.records.usage", "ResourceUsage"),
     # errors
     "ArtifactError": ("flowyml.errors", "ArtifactError"),
     "ArtifactLoadError": ("flowyml.errors", "ArtifactLoadError"),
@@ -307,6 +309,7 @@ if TYPE_CHECKING:
     from flowyml.records.resources import DockerConfig, ResourceConfig, parse_memory
     from flowyml.records.results import ExecutionResult, SubmissionResult, WaitTimeoutError
     from flowyml.records.status import ExecutionStatus
+    from flowyml.records.usage import ResourceUsage
     from flowyml.storage.artifact_store import ArtifactStore, LocalArtifactStore
     from flowyml.storage.bucket_store import BucketArtifactStore, split_bucket_uri
     from flowyml.storage.cache import CacheStore

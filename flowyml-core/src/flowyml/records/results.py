@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from flowyml.errors import FlowyMLError
 from flowyml.records.artifact_ref import ArtifactRef
 from flowyml.records.status import ExecutionStatus
+from flowyml.records.usage import ResourceUsage
 
 __all__ = ["ExecutionResult", "SubmissionResult", "WaitTimeoutError", "built_result"]
 
@@ -43,6 +44,7 @@ class ExecutionResult(BaseModel):
         cancelled: the step was stopped because its run was interrupted or stopped.
         lost_inputs: inputs whose stored artifacts were missing or unreadable, so the step
             could not start.
+        usage: what the step consumed (time, CPU, memory), where it was measured.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -65,6 +67,7 @@ class ExecutionResult(BaseModel):
     cache_key: str | None = None
     cancelled: bool = False
     lost_inputs: list[str] = []  # a plain default: a factory costs a signature look-up per result
+    usage: ResourceUsage | None = None
 
     def load_output(self, name: str | None = None) -> Any:
         """The output value, read from the artifact store when the result carries no value.

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flowyml.records.status import ExecutionStatus
+from flowyml.records.usage import ResourceUsage
 
 __all__ = ["CrashedRun", "RunRecord", "StepRecord"]
 
@@ -28,6 +29,7 @@ class StepRecord:
     exit_code: int | None
     cache_key: str | None
     resume_key: str | None = None  # the key of a step that ran without a cache key
+    usage: ResourceUsage | None = None  # what the step consumed, when it was measured
 
     def summary(self) -> dict[str, Any]:
         """The facts a backend's ``get_run_details`` reports for the step."""
@@ -39,6 +41,7 @@ class StepRecord:
             "cached": self.cached,
             "error": self.error,
             "traceback": self.traceback,
+            "usage": None if self.usage is None else self.usage.to_dict(),
         }
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowyml.errors import FlowyMLError, RunNotFoundError
 from flowyml.records.status import ExecutionStatus
+from flowyml.records.usage import ResourceUsage
 from flowyml.storage.database import Database
 from flowyml.storage.run_owner import Heartbeat, RunOwner, StepCommits, gone_reason
 from flowyml.storage.run_records import CrashedRun, RunRecord, StepRecord
@@ -33,11 +34,11 @@ _RUN_COLUMNS = (
 
 _UPSERT_STEP = (
     "INSERT OR REPLACE INTO step_runs (run_id, step, status, started_at, finished_at, duration,"
-    " retries, cached, skipped, error, traceback, outputs, exit_code, cache_key)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " retries, cached, skipped, error, traceback, outputs, exit_code, cache_key, usage)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 # The columns after started_at of a step that just started.
-_NEW_STEP = (None, None, 0, 0, 0, None, None, "{}", None, None)
+_NEW_STEP = (None, None, 0, 0, 0, None, None, "{}", None, None, None)
 
 
 class RunStore:
@@ -149,6 +150,7 @@ class RunStore:
                 json.dumps(refs or {}),
                 result.exit_code,
                 cache_key,
+                None if result.usage is None else json.dumps(result.usage.to_dict()),
             ),
         )
         if result.logs:
@@ -222,7 +224,7 @@ class RunStore:
         """The step records of a run, in the order they started."""
         rows = self.db.query(
             "SELECT step, status, started_at, finished_at, duration, retries, cached, skipped,"
-            " error, traceback, outputs, exit_code, cache_key, resume_key FROM step_runs"
+            " error, traceback, outputs, exit_code, cache_key, resume_key, usage FROM step_runs"
             " WHERE run_id=?"
             " ORDER BY COALESCE(started_at, finished_at), rowid",
             (run_id,),
@@ -243,6 +245,7 @@ class RunStore:
                 exit_code=r[11],
                 cache_key=r[12],
                 resume_key=r[13],
+                usage=None if r[14] is None else ResourceUsage.from_dict(json.loads(r[14])),
             )
             for r in rows
         ]

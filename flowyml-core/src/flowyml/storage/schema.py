@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS step_runs (
     exit_code INTEGER,
     cache_key TEXT,
     resume_key TEXT,
+    usage TEXT,
     PRIMARY KEY (run_id, step)
 );
 CREATE TABLE IF NOT EXISTS logs (
@@ -69,4 +70,5 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("runs", "owner_machine", "TEXT"),
     ("runs", "heartbeat_at", "REAL"),
     ("step_runs", "resume_key", "TEXT"),
+    ("step_runs", "usage", "TEXT"),
 )
