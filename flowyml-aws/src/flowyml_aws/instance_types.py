@@ -1,9 +1,10 @@
 """Which SageMaker instance type runs a step group: the smallest that fits its resources.
 
-The table is data (``instance_types.json``, with the date it was copied and from where),
-so updating it is a data change: vCPUs, memory and GPUs of the general-purpose,
-compute, memory and GPU training instances. A group's ``machine_type`` wins; a group that
-asks for nothing gets the backend's ``instance_type``.
+The table is data (``data/sagemaker_instances.json``, the shipped machine catalog, with
+the date it was copied and from where), so updating it is a data change: vCPUs, memory,
+GPUs and training prices of the general-purpose, compute, memory and GPU instances. A
+group's ``machine_type`` wins; a group that asks for nothing gets the backend's
+``instance_type``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from importlib import resources as package_files
 
 from flowyml.backend import ConfigError, ResourceConfig
 
-__all__ = ["InstanceType", "instance_type_for", "instance_types", "table_date"]
+__all__ = ["SHIPPED_CATALOG", "InstanceType", "instance_type_for", "instance_types", "table_date"]
 
 _GIB = 1024**3
 # ResourceConfig.gpu_type as users write it -> the table's GPU model.
@@ -39,10 +40,13 @@ class InstanceType:
     gpu_model: str | None
 
 
+#: The catalog file this distribution ships.
+SHIPPED_CATALOG = package_files.files("flowyml_aws").joinpath("data/sagemaker_instances.json")
+
+
 @cache
 def _table() -> dict[str, object]:
-    text = package_files.files("flowyml_aws").joinpath("instance_types.json").read_text()
-    data: dict[str, object] = json.loads(text)
+    data: dict[str, object] = json.loads(SHIPPED_CATALOG.read_text(encoding="utf-8"))
     return data
 
 
@@ -53,10 +57,10 @@ def table_date() -> str:
 
 def instance_types() -> list[InstanceType]:
     """The table, in its tie-breaking order."""
-    rows = _table()["instances"]
+    rows = _table()["machines"]
     assert isinstance(rows, list)
     return [
-        InstanceType(r["type"], r["vcpu"], float(r["memory_gib"]), r["gpus"], r["gpu_model"])
+        InstanceType(r["name"], r["vcpus"], float(r["memory_gib"]), r["gpus"], r["gpu_type"])
         for r in rows
     ]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from flowyml.backend import (
@@ -24,16 +25,20 @@ from flowyml.backend import (
     DockerConfig,
     ExecutionStatus,
     LogEntry,
+    MachineCatalog,
+    Project,
     ResourceConfig,
     RunTracker,
     SubmissionResult,
     SubmitOptions,
     TrackedRemoteOrchestrator,
+    load_machine_catalog,
     validated_settings,
 )
 from flowyml_aws.clients import AwsClients, endpoint_variable
 from flowyml_aws.config import SageMakerConfig, config_problems, redacted, s3_output_uri
 from flowyml_aws.executor import SageMakerExecutor
+from flowyml_aws.instance_types import SHIPPED_CATALOG
 from flowyml_aws.run_queries import JobQueries
 
 __all__ = ["SageMakerOrchestrator"]
@@ -59,6 +64,21 @@ class SageMakerOrchestrator(TrackedRemoteOrchestrator):
     name = "sagemaker"
     config_model = SageMakerConfig
     handle_key = "job_name"
+
+    @classmethod
+    def machine_catalog(cls, project: Project | Path | None = None) -> MachineCatalog | None:
+        """SageMaker's training instance types and us-east-1 prices.
+
+        The project's price file (``.flowyml/prices/sagemaker.json``, or
+        ``$FLOWYML_PRICES_DIR/sagemaker.json``) wins over the copy this distribution ships.
+
+        Args:
+            project: the project, or a folder in it (default: the working directory's).
+
+        Raises:
+            ConfigError: the price file is not a valid catalog.
+        """
+        return load_machine_catalog("sagemaker", SHIPPED_CATALOG, project)
 
     def __init__(
         self,

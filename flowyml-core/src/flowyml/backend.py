@@ -55,7 +55,9 @@ Project and configuration
 Records
     ``ExecutionResult``, ``ExecutionStatus``, ``SubmissionResult``, ``StepGroup`` and
     ``group_steps``, ``ResourceConfig`` and ``parse_memory``, ``DockerConfig``,
-    ``Context``, ``ResourceUsage`` (what a step consumed).
+    ``Context``, ``ResourceUsage`` (what a step consumed); ``MachineCatalog`` and
+    ``MachineType`` (a backend's machine shapes and prices), ``load_machine_catalog``
+    (the project's price file, else the one a distribution ships).
 
 Errors
     ``FlowyMLError`` and its subclasses ``PipelineDefinitionError``, ``ConfigError``,
@@ -106,6 +108,8 @@ __all__ = [
     "LaunchOutcome",
     "LocalArtifactStore",
     "LogEntry",
+    "MachineCatalog",
+    "MachineType",
     "MaterializationError",
     "Materializer",
     "Orchestrator",
@@ -144,6 +148,7 @@ __all__ = [
     "hookimpl",
     "installed_materializers",
     "load_config",
+    "load_machine_catalog",
     "log_text",
     "manifest_key",
     "now_iso",
@@ -200,6 +205,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "read_manifest": ("flowyml.execution.step_runner", "read_manifest"),
     "step_runner_args": ("flowyml.execution.step_runner", "step_runner_args"),
     "step_runner_main": ("flowyml.execution.step_runner", "main"),
+    "preload_step_runner": ("flowyml.execution.forked_runners", "preload_step_runner"),
+    "flush_run_records": ("flowyml.execution.forked_runners", "flush_run_records"),
     "task_key": ("flowyml.execution.step_runner", "task_key"),
     "write_task": ("flowyml.execution.step_runner", "write_task"),
     # stores
@@ -220,6 +227,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "StackConfig": ("flowyml.project.config", "StackConfig"),
     "format_validation_error": ("flowyml.project.config", "format_validation_error"),
     "load_config": ("flowyml.project.config", "load_config"),
+    "load_machine_catalog": ("flowyml.project.prices", "load_machine_catalog"),
     # records
     "Context": ("flowyml.definition.context", "Context"),
     "ExecutionResult": ("flowyml.records.results", "ExecutionResult"),
@@ -230,6 +238,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "DockerConfig": ("flowyml.records.resources", "DockerConfig"),
     "ResourceConfig": ("flowyml.records.resources", "ResourceConfig"),
     "parse_memory": ("flowyml.records.resources", "parse_memory"),
+    "MachineCatalog": ("flowyml.records.catalog", "MachineCatalog"),
+    "MachineType": ("flowyml.records.catalog", "MachineType"),
     "ResourceUsage": ("flowyml.records.usage", "ResourceUsage"),
     # errors
     "ArtifactError": ("flowyml.errors", "ArtifactError"),
@@ -247,13 +257,6 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "StepTimeoutError": ("flowyml.errors", "StepTimeoutError"),
     "WaitTimeoutError": ("flowyml.records.results", "WaitTimeoutError"),
 }
-
-# What a process imports before it forks step runners (see preload_step_runner).
-_STEP_RUNNER_MODULES = (
-    "flowyml.execution.step_runner",
-    "flowyml.execution.run_step",
-    "flowyml.plugins.manager",
-)
 
 if TYPE_CHECKING:
     from flowyml.definition.context import Context
@@ -275,6 +278,7 @@ if TYPE_CHECKING:
     )
     from flowyml.execution.background import start_background_run
     from flowyml.execution.executor import Executor, ExecutorConfig
+    from flowyml.execution.forked_runners import flush_run_records, preload_step_runner
     from flowyml.execution.handle_watch import Backoff, WatchOutcome, watch_handle
     from flowyml.execution.launcher import LaunchOutcome, TaskExecutor, describe_exit
     from flowyml.execution.remote import (
@@ -303,7 +307,9 @@ if TYPE_CHECKING:
         validated_settings,
     )
     from flowyml.project.folder import Project, open_project
+    from flowyml.project.prices import load_machine_catalog
     from flowyml.records.artifact_ref import ArtifactRef
+    from flowyml.records.catalog import MachineCatalog, MachineType
     from flowyml.records.listener import RunListener
     from flowyml.records.log_entry import LogEntry, log_text, now_iso
     from flowyml.records.resources import DockerConfig, ResourceConfig, parse_memory
@@ -357,32 +363,6 @@ def artifact_store_for(uri: str) -> ArtifactStore:
     from flowyml.plugins.manager import get_plugin_manager
 
     return get_plugin_manager().artifact_store_for(uri)
-
-
-def preload_step_runner() -> None:
-    """Import the step runner and load every installed plugin now.
-
-    A launcher that forks step runners from a template process (``subprocess``'s fork
-    server) calls this once in the template, so each forked step starts without paying
-    for those imports.
-    """
-    from flowyml.plugins.manager import get_plugin_manager
-
-    for module in _STEP_RUNNER_MODULES:
-        importlib.import_module(module)
-    get_plugin_manager().backends()
-
-
-def flush_run_records() -> None:
-    """Commit every run-store and cache write this process still has queued.
-
-    Writes are committed in batches by a background thread and at interpreter exit. A
-    process that ends with ``os._exit`` (a forked step runner) skips both, so it calls this
-    first; otherwise the records of its steps would be lost.
-    """
-    from flowyml.storage.database import _flush_all
-
-    _flush_all()
 
 
 def __getattr__(name: str) -> Any:

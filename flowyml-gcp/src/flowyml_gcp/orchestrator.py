@@ -18,6 +18,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from flowyml.backend import (
@@ -26,11 +27,14 @@ from flowyml.backend import (
     DockerConfig,
     ExecutionStatus,
     LogEntry,
+    MachineCatalog,
+    Project,
     ResourceConfig,
     RunTracker,
     SubmissionResult,
     SubmitOptions,
     TrackedRemoteOrchestrator,
+    load_machine_catalog,
     log_text,
     validated_settings,
 )
@@ -38,6 +42,7 @@ from flowyml_gcp.api import GoogleApis
 from flowyml_gcp.config import VertexAIConfig, config_problems, redacted, staging_uri
 from flowyml_gcp.executor import VertexExecutor
 from flowyml_gcp.job_logs import LogCursor
+from flowyml_gcp.machines import SHIPPED_CATALOG
 from flowyml_gcp.run_queries import JobQueries, is_job_name, job_details
 
 __all__ = ["VertexAIOrchestrator"]
@@ -67,6 +72,21 @@ class VertexAIOrchestrator(TrackedRemoteOrchestrator):
     name = "vertex_ai"
     config_model = VertexAIConfig
     handle_key = "job_name"
+
+    @classmethod
+    def machine_catalog(cls, project: Project | Path | None = None) -> MachineCatalog | None:
+        """Vertex AI's machine types and us-central1 prices.
+
+        The project's price file (``.flowyml/prices/vertex_ai.json``, or
+        ``$FLOWYML_PRICES_DIR/vertex_ai.json``) wins over the copy this distribution ships.
+
+        Args:
+            project: the project, or a folder in it (default: the working directory's).
+
+        Raises:
+            ConfigError: the price file is not a valid catalog.
+        """
+        return load_machine_catalog("vertex_ai", SHIPPED_CATALOG, project)
 
     def __init__(
         self,
