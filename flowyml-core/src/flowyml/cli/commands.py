@@ -170,11 +170,13 @@ def run(
 
 def _print_plan(pipeline: Any, backend: str | None, params: dict[str, Any]) -> None:
     """What the backend would submit for this pipeline, from its ``plan`` method."""
-    from flowyml.execution.launch import build_backend
+    from flowyml.execution.launch import build_backend, configured_pipeline
     from flowyml.project.folder import open_project
 
     pipeline.validate(pipeline.context.updated(**params) if params else None)
-    stack, instance = build_backend(open_project(), backend)
+    project = open_project()
+    stack, instance = build_backend(project, backend)
+    pipeline = configured_pipeline(pipeline, project.config)
     planner = getattr(instance, "plan", None)
     if planner is None:
         _fail(

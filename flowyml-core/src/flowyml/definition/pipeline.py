@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -12,6 +13,7 @@ from flowyml.definition.dag import DAG, collection_paused
 from flowyml.definition.parameters import check_overrides, coerce_parameters
 from flowyml.definition.steps import Step
 from flowyml.errors import PipelineDefinitionError
+from flowyml.records.resources import ResourceConfig
 
 __all__ = ["STEP_RUNNER_ENV", "PipelineDefinition", "new_run_id"]
 
@@ -57,6 +59,7 @@ class PipelineDefinition:
         caller = sys._getframe(1).f_globals
         self._origin_module: str | None = caller.get("__name__")
         self._origin_file: str | None = caller.get("__file__")
+        self._copied_from: PipelineDefinition | None = None
         for item in steps or ():
             self.add_step(item)
 
@@ -87,6 +90,36 @@ class PipelineDefinition:
         raise PipelineDefinitionError(
             f"pipeline '{self.name}' has no step '{name}'; steps: {[s.name for s in self.steps]}"
         )
+
+    def with_step_resources(self, resources: Mapping[str, ResourceConfig]) -> Self:
+        """This pipeline with the given steps asking for other resources: each field set in
+        ``resources[step]`` replaces the step's own; the others stay as the step set them.
+
+        Returns the pipeline itself when there is nothing to change, else a copy that
+        another process imports as this one (the steps' code is not copied).
+
+        Raises:
+            PipelineDefinitionError: ``resources`` names a step the pipeline does not have.
+        """
+        unknown = sorted(set(resources) - self._names)
+        if unknown:
+            raise PipelineDefinitionError(
+                f"pipeline '{self.name}' has no step(s) {unknown} to set resources for; "
+                f"steps: {[s.name for s in self.steps]}"
+            )
+        if not resources:
+            return self
+        clone = copy.copy(self)
+        clone.steps = [
+            s.with_resources(resources[s.name].with_defaults(s.resources))
+            if s.name in resources
+            else s
+            for s in self.steps
+        ]
+        clone._names = set(self._names)
+        clone._built_dag = None
+        clone._copied_from = self._copied_from or self
+        return clone
 
     # -- validation ------------------------------------------------------------------
     def build_dag(self, external_inputs: Iterable[str] = ()) -> DAG:
@@ -154,7 +187,8 @@ class PipelineDefinition:
         pipeline, or ``None`` when it is not a module-level variable."""
         from flowyml.definition.references import reference_of
 
-        return reference_of(self, self._origin_module, self._origin_file)
+        original = self._copied_from or self
+        return reference_of(original, self._origin_module, self._origin_file)
 
     def __repr__(self) -> str:
         return f"Pipeline({self.name!r}, steps={[s.name for s in self.steps]})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 from collections.abc import Callable, Sequence
@@ -107,6 +108,7 @@ class Step:
             raise PipelineDefinitionError(f"step '{self.name}': condition must be callable")
         self.condition = condition
         self.tags = dict(tags or {})
+        self._copied_from: Step | None = None
         self._bind_parameters()
         module = getattr(func, "__module__", None)
         self._origin_module: str | None = module
@@ -175,12 +177,21 @@ class Step:
         params = inspect.signature(self.condition).parameters.values()
         return [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
+    def with_resources(self, resources: ResourceConfig) -> Step:
+        """A copy of this step asking for ``resources``, imported elsewhere as this step is
+        (the configuration's per-step resources run through such copies)."""
+        clone = copy.copy(self)
+        clone.resources = resources
+        clone._copied_from = self._copied_from or self
+        return clone
+
     def reference(self) -> str | None:
         """``MODULE:ATTR`` or ``FILE:ATTR`` under which another process can import this
         step, or ``None`` when it is not a module-level variable."""
         from flowyml.definition.references import reference_of
 
-        return reference_of(self, self._origin_module, self._origin_file)
+        original = self._copied_from or self
+        return reference_of(original, self._origin_module, self._origin_file)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)

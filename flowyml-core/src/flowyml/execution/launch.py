@@ -29,7 +29,13 @@ from flowyml.project.folder import Project, open_project
 from flowyml.records.listener import RunListener
 from flowyml.storage.pipeline_run import PipelineRun
 
-__all__ = ["Pipeline", "build_backend", "format_settings_error", "unknown_stack_message"]
+__all__ = [
+    "Pipeline",
+    "build_backend",
+    "configured_pipeline",
+    "format_settings_error",
+    "unknown_stack_message",
+]
 
 
 class Pipeline(PipelineDefinition):
@@ -98,6 +104,7 @@ class Pipeline(PipelineDefinition):
         _, run_context = self._checked(run_context, inputs)
         project = open_project()
         stack, instance = build_backend(project, backend, cache)
+        pipeline = configured_pipeline(self, project.config)
         run_id = run_id or new_run_id()
         events = RunEvents(listener)  # also tells the plugins implementing run-event hooks
         with interrupts_stop_runs(), events:
@@ -106,7 +113,7 @@ class Pipeline(PipelineDefinition):
                     project.run_store.get_run(resume)  # an unknown id fails here, clearly
                 return events.ended(
                     run_remote(
-                        self,
+                        pipeline,
                         instance,
                         stack,
                         run_id,
@@ -133,8 +140,22 @@ class Pipeline(PipelineDefinition):
                 # The caller's listener, not the plugins' wrapper: no hook takes the output.
                 instance.step_output = StepOutput(listener.step_output)
             return events.ended(
-                scheduler.run(self, run_id, run_context, dict(inputs or {}), resume_from=resume)
+                scheduler.run(pipeline, run_id, run_context, dict(inputs or {}), resume_from=resume)
             )
+
+
+def configured_pipeline(pipeline: Pipeline, config: ProjectConfig) -> Pipeline:
+    """``pipeline`` with the per-step resources ``config`` sets for it (``pipelines:`` in
+    ``flowyml.yaml``), which every backend then sees as the steps' own.
+
+    Raises:
+        ConfigError: the configuration names a step the pipeline does not have.
+    """
+    try:
+        return pipeline.with_step_resources(config.step_resources(pipeline.name))
+    except PipelineDefinitionError as exc:
+        where = config.source or "the configuration"
+        raise ConfigError(f"{where}: 'pipelines.{pipeline.name}.steps': {exc}") from None
 
 
 def build_backend(

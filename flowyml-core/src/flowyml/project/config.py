@@ -17,6 +17,14 @@ A config file names *stacks*, each a backend plus its settings::
         settings: {project_id: my-project, region: europe-west1}
 
 A name that is not a stack is taken as a backend name with default settings.
+
+Per-step resources of a pipeline (``flowyml rightsize --write`` writes them) replace the
+fields the step's decorator set; the stack's ``resources`` still fill what neither sets::
+
+    pipelines:
+      training:                # the pipeline's name
+        steps:
+          train: {resources: {cpu: 2, memory: 6Gi}}
 """
 
 from __future__ import annotations
@@ -32,8 +40,10 @@ from flowyml.errors import ConfigError
 from flowyml.records.resources import DockerConfig, ResourceConfig
 
 __all__ = [
+    "PipelineSettings",
     "ProjectConfig",
     "StackConfig",
+    "StepSettings",
     "find_project_root",
     "format_validation_error",
     "load_config",
@@ -67,12 +77,37 @@ class StackConfig(BaseModel):
     docker: DockerConfig | None = None
 
 
+class StepSettings(BaseModel):
+    """What the configuration sets for one step of a pipeline.
+
+    Attributes:
+        resources: replaces the fields of the step's own ``resources`` that it sets.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    resources: ResourceConfig | None = None
+
+
+class PipelineSettings(BaseModel):
+    """What the configuration sets for one pipeline.
+
+    Attributes:
+        steps: step name -> its settings.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: dict[str, StepSettings] = Field(default_factory=dict)
+
+
 class ProjectConfig(BaseModel):
     """The whole configuration file.
 
     Attributes:
         stack: name of the default stack or backend.
         stacks: stack name -> stack.
+        pipelines: pipeline name -> per-step settings (resources).
         project_name: recorded with every run.
         home: the folder of the run store and default artifact store, relative to the
             project root.
@@ -82,6 +117,7 @@ class ProjectConfig(BaseModel):
 
     stack: str | None = None
     stacks: dict[str, StackConfig] = Field(default_factory=dict)
+    pipelines: dict[str, PipelineSettings] = Field(default_factory=dict)
     project_name: str = "default"
     home: str = ".flowyml"
     source: str | None = Field(default=None, exclude=True)
@@ -93,6 +129,13 @@ class ProjectConfig(BaseModel):
         if stack is None:
             stack = StackConfig(backend=chosen)
         return chosen, stack
+
+    def step_resources(self, pipeline: str) -> dict[str, ResourceConfig]:
+        """Step name -> the resources this configuration sets for it in ``pipeline``."""
+        settings = self.pipelines.get(pipeline)
+        if settings is None:
+            return {}
+        return {n: s.resources for n, s in settings.steps.items() if s.resources is not None}
 
 
 def format_validation_error(exc: ValidationError, source: str, prefix: str = "") -> str:
