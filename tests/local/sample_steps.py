@@ -77,3 +77,18 @@ def publish() -> str:
 
 
 gated = Pipeline("gated", steps=[publish, approve])
+
+
+@step(outputs=["released"])
+def wait_for_release_printing(release: str) -> bool:
+    """Prints two lines, waits until the file ``release`` exists, prints a last one."""
+    from pathlib import Path
+
+    print("first line")
+    print("second", end="")
+    print(" line", flush=True)
+    deadline = time.monotonic() + 60
+    while not Path(release).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    print("last line")
+    return True

@@ -27,8 +27,9 @@ Remote runs, one handle per step group
     ``watch_handle``, ``Backoff`` and ``WatchOutcome`` (follow a job by polling with a
     growing wait, copying its logs, stopping it on a stop or a timeout);
     ``LogEntry``, ``log_text``, ``now_iso`` and ``stored_log_entries`` (log entries as
-    one typed record); ``validated_settings`` (settings checked, or a ``ConfigError``
-    naming each key).
+    one typed record); ``live_output`` (where an executor passes on what a step prints in
+    another process while it runs, so the run store shows it live);
+    ``validated_settings`` (settings checked, or a ``ConfigError`` naming each key).
 
 Step launching
     ``execute_step_in_process`` (run one step here with every policy applied);
@@ -85,89 +86,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "BACKEND_API_VERSION",
-    "ArtifactError",
-    "ArtifactLoadError",
-    "ArtifactRef",
-    "ArtifactStore",
-    "BackendError",
-    "Backoff",
-    "BucketArtifactStore",
-    "CacheError",
-    "CacheStore",
-    "ConfigError",
-    "Context",
-    "DockerConfig",
-    "ExecutionResult",
-    "ExecutionStatus",
-    "Executor",
-    "ExecutorConfig",
-    "FlowyMLError",
-    "GroupRecord",
-    "LaunchOutcome",
-    "LocalArtifactStore",
-    "LogEntry",
-    "MachineCatalog",
-    "MachineType",
-    "MaterializationError",
-    "Materializer",
-    "Orchestrator",
-    "PipelineDefinitionError",
-    "PluginError",
-    "Project",
-    "ProjectConfig",
-    "RemoteOrchestrator",
-    "RemoteOrchestratorConfig",
-    "ResourceConfig",
-    "ResourceUsage",
-    "RunInterrupted",
-    "RunListener",
-    "RunNotFoundError",
-    "RunRecord",
-    "RunStore",
-    "RunTracker",
-    "Scheduler",
-    "StackConfig",
-    "StepExecutionError",
-    "StepGroup",
-    "StepRecord",
-    "StepTimeoutError",
-    "SubmissionResult",
-    "SubmitOptions",
-    "TaskExecutor",
-    "TrackedRemoteOrchestrator",
-    "WaitTimeoutError",
-    "WatchOutcome",
-    "artifact_store_for",
-    "describe_exit",
-    "execute_step_in_process",
-    "flush_run_records",
-    "format_validation_error",
-    "group_steps",
-    "hookimpl",
-    "installed_materializers",
-    "load_config",
-    "load_machine_catalog",
-    "log_text",
-    "manifest_key",
-    "now_iso",
-    "open_project",
-    "parse_memory",
-    "preload_step_runner",
-    "read_manifest",
-    "register_artifact_store",
-    "split_bucket_uri",
-    "start_background_run",
-    "step_runner_args",
-    "step_runner_main",
-    "stored_log_entries",
-    "task_key",
-    "validated_settings",
-    "watch_handle",
-    "write_task",
-]
-
 #: The version of this surface; see the module docstring for when it changes.
 BACKEND_API_VERSION = "1"
 
@@ -192,6 +110,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "watch_handle": ("flowyml.execution.handle_watch", "watch_handle"),
     "GroupRecord": ("flowyml.execution.run_tracker", "GroupRecord"),
     "stored_log_entries": ("flowyml.execution.tracked_runs", "stored_log_entries"),
+    "live_output": ("flowyml.execution.log_capture", "live_output"),
     "LogEntry": ("flowyml.records.log_entry", "LogEntry"),
     "log_text": ("flowyml.records.log_entry", "log_text"),
     "now_iso": ("flowyml.records.log_entry", "now_iso"),
@@ -258,6 +177,15 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "WaitTimeoutError": ("flowyml.records.results", "WaitTimeoutError"),
 }
 
+# Defined below, or imported eagerly above; everything else loads on first use.
+_DEFINED_HERE = (
+    "BACKEND_API_VERSION",
+    "artifact_store_for",
+    "installed_materializers",
+    "register_artifact_store",
+)
+__all__ = sorted([*_EXPORTS, *_DEFINED_HERE])
+
 if TYPE_CHECKING:
     from flowyml.definition.context import Context
     from flowyml.definition.grouping import StepGroup, group_steps
@@ -281,6 +209,7 @@ if TYPE_CHECKING:
     from flowyml.execution.forked_runners import flush_run_records, preload_step_runner
     from flowyml.execution.handle_watch import Backoff, WatchOutcome, watch_handle
     from flowyml.execution.launcher import LaunchOutcome, TaskExecutor, describe_exit
+    from flowyml.execution.log_capture import live_output
     from flowyml.execution.remote import (
         RemoteOrchestrator,
         RemoteOrchestratorConfig,

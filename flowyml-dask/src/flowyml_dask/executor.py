@@ -33,6 +33,7 @@ from flowyml.backend import (
     MachineCatalog,
     Project,
     TaskExecutor,
+    live_output,
     load_machine_catalog,
     open_project,
 )
@@ -205,6 +206,9 @@ class DaskExecutor(TaskExecutor):
         raise BackendError("dask: groups run as Dask tasks, never through `flowyml step-runner`")
 
     def _on_log(self, step_name: str, text: str) -> None:
+        live = live_output(self._run_id, step_name) if self._run_id else None
+        if live is not None:  # the run store shows it while the step runs
+            live(text)
         relay = self.step_output
         if relay is not None:
             relay.write(step_name, text)

@@ -33,6 +33,7 @@ from flowyml.backend import (
     ExecutorConfig,
     LaunchOutcome,
     TaskExecutor,
+    live_output,
 )
 from flowyml_local import server_pool
 from flowyml_local.module_preload import module_targets
@@ -156,7 +157,7 @@ class SubprocessExecutor(TaskExecutor):
         resources: Any,
     ) -> LaunchOutcome:
         """Run the step runner in a child process in its own process group."""
-        echo = self._echo(group) if self.echo_logs else None
+        echo = _both(self._echo(group) if self.echo_logs else None, live_output(run_id, group))
         if self.start_method == "fork-server":
             return self._launch_forked(args, run_id, timeout, echo)
         process = subprocess.Popen(
@@ -361,3 +362,17 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         return  # the whole group is gone already
+
+
+def _both(
+    first: Callable[[str], None] | None, second: Callable[[str], None] | None
+) -> Callable[[str], None] | None:
+    """One callable passing text to both (either may be None)."""
+    if first is None or second is None:
+        return first or second
+
+    def both(text: str) -> None:
+        second(text)
+        first(text)
+
+    return both

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from flowyml.definition.dag import DAG, collection_paused
@@ -9,7 +10,7 @@ from flowyml.definition.steps import Step
 from flowyml.errors import PipelineDefinitionError
 from flowyml.records.resources import ResourceConfig
 
-__all__ = ["StepGroup", "group_steps"]
+__all__ = ["StepGroup", "group_steps", "pipeline_graph"]
 
 
 @dataclass
@@ -99,3 +100,25 @@ def _group_steps(dag: DAG) -> list[StepGroup]:
                     ups[up_group] = None
         group.upstream = list(ups)
     return groups
+
+
+def pipeline_graph(dag: DAG, groups: list[StepGroup]) -> str:
+    """The shape of a pipeline as JSON, for the run store (see ``RunStore.get_graph``)."""
+    shared = {
+        step.name: group.name for group in groups if len(group.steps) > 1 for step in group.steps
+    }
+    return json.dumps(
+        {
+            "steps": [
+                {
+                    "name": name,
+                    "group": shared.get(name),
+                    "upstream": dag.upstream.get(name, []),
+                    "inputs": {a: dag.producers.get(a) for a in dag.steps[name].inputs},
+                    "outputs": dag.steps[name].outputs,
+                }
+                for name in dag.order
+            ]
+        },
+        separators=(",", ":"),
+    )

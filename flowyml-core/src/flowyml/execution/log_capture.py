@@ -8,6 +8,11 @@ Concurrent steps never see each other's output.
 A step whose log echoes (``echo_logs``) also passes its output on as it is written: to the
 original stream, or, inside :meth:`StepOutput.capture`, to a run listener's
 ``step_output`` in whole lines named by the step.
+
+While a run is recorded in this process (:func:`recording_live_output`), what its steps
+print also goes to the run store as it comes (``RunStore.append_live``): from steps run
+here, and from the output of other processes, containers and jobs that executors read
+(:func:`live_output`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-__all__ = ["StepLog", "StepOutput", "capture_step_output"]
+__all__ = [
+    "StepLog",
+    "StepOutput",
+    "capture_step_output",
+    "live_output",
+    "live_sink",
+    "recording_live_output",
+]
 
 _current: contextvars.ContextVar[StepLog | None] = contextvars.ContextVar(
     "flowyml_step_log", default=None
@@ -31,6 +43,8 @@ _relay: contextvars.ContextVar[tuple[StepOutput, str] | None] = contextvars.Cont
 )
 _install_lock = threading.Lock()
 _install_count = 0
+# The live output of each run recorded in this process, by run id.
+_live: dict[str, StepOutput] = {}
 
 
 class StepLog:
@@ -38,17 +52,28 @@ class StepLog:
 
     Args:
         echo: also write everything to the original stream.
+        live: also pass everything to this relay as it comes, under ``name``.
+        name: the step's name in ``live``.
     """
 
-    def __init__(self, echo: bool = False) -> None:
+    def __init__(self, echo: bool = False, live: StepOutput | None = None, name: str = "") -> None:
         self._buffer = io.StringIO()
         self._lock = threading.Lock()
         self.echo = echo
+        self._live = live
+        self._name = name
 
     def write(self, text: str) -> None:
         """Append text."""
         with self._lock:
             self._buffer.write(text)
+        if self._live is not None:
+            self._live.write(self._name, text)
+
+    def end(self) -> None:
+        """The step ended: deliver its unfinished last line to the live relay."""
+        if self._live is not None:
+            self._live.flush(self._name)
 
     def getvalue(self) -> str:
         """Everything captured so far."""
@@ -101,6 +126,13 @@ class StepOutput:
         finally:
             _relay.reset(token)
             self.flush(name)
+
+    def flush_all(self) -> None:
+        """Deliver every unfinished last line."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            for name, tail in pending.items():
+                self._send(name, tail + "\n")
 
     def _send(self, name: str, text: str) -> None:
         # Delivered outside the step's capture: what the listener prints must reach the
@@ -195,3 +227,32 @@ def capture_step_output(log: StepLog) -> Iterator[StepLog]:
     finally:
         _current.reset(token)
         _uninstall()
+
+
+@contextmanager
+def recording_live_output(run_id: str, append: Callable[[str, str, str], None]) -> Iterator[None]:
+    """For the duration, send what the steps of run ``run_id`` print to
+    ``append(run_id, name, lines)`` as it comes, in whole lines."""
+    relay = StepOutput(lambda name, text: append(run_id, name, text))
+    _live[run_id] = relay
+    try:
+        yield
+    finally:
+        _live.pop(run_id, None)
+        relay.flush_all()
+
+
+def live_sink(run_id: str | None) -> StepOutput | None:
+    """The live relay of run ``run_id``, if it is recorded in this process."""
+    return None if run_id is None else _live.get(run_id)
+
+
+def live_output(run_id: str, name: str) -> Callable[[str], None] | None:
+    """Where an executor passes on what step (or group) ``name`` of run ``run_id`` prints
+    in another process, container or job, while it runs, so that the run store has it
+    before the step ends; None when this process does not record the run. Text may come
+    in pieces: lines are stored whole."""
+    relay = _live.get(run_id)
+    if relay is None:
+        return None
+    return lambda text: relay.write(name, text)

@@ -21,7 +21,7 @@ from flowyml.definition.fingerprint import stable_hash
 from flowyml.definition.steps import Step
 from flowyml.errors import ArtifactError, MaterializationError, StepExecutionError, StepTimeoutError
 from flowyml.execution.interrupts import user_interrupted
-from flowyml.execution.log_capture import StepLog, capture_step_output
+from flowyml.execution.log_capture import StepLog, capture_step_output, live_sink
 from flowyml.records.results import ExecutionResult, built_result
 from flowyml.storage.artifact import Artifact
 from flowyml.storage.artifact_store import ArtifactStore
@@ -124,12 +124,15 @@ def _now() -> datetime:
 
 
 def _call(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
-    with capture_step_output(log):
-        if step.varargs_inputs:
-            args = [kwargs[_VARARGS + name] for name in step.varargs_inputs]
-            named = {k: v for k, v in kwargs.items() if not k.startswith(_VARARGS)}
-            return step.func(*args, **named)
-        return step.func(**kwargs)
+    try:
+        with capture_step_output(log):
+            if step.varargs_inputs:
+                args = [kwargs[_VARARGS + name] for name in step.varargs_inputs]
+                named = {k: v for k, v in kwargs.items() if not k.startswith(_VARARGS)}
+                return step.func(*args, **named)
+            return step.func(**kwargs)
+    finally:
+        log.end()
 
 
 def _call_with_timeout(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
@@ -256,7 +259,7 @@ def execute_step_in_process(
                 lost_inputs=[artifact] if isinstance(exc, ArtifactError) else [],
             )
     kwargs.update(params)
-    log = StepLog(echo=echo_logs)
+    log = StepLog(echo=echo_logs, live=live_sink(run_id), name=step.name)
     attempt = 0
     call = _call_with_timeout if step.timeout else _call
     while True:

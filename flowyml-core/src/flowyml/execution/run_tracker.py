@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from flowyml.execution.log_capture import live_sink
 from flowyml.records.log_entry import LogEntry, now_iso
 from flowyml.records.results import WaitTimeoutError
 from flowyml.records.status import ExecutionStatus
@@ -197,6 +198,11 @@ class RunTracker:
         with self._changed:
             self._entries.extend(batch)
             self._changed.notify_all()
+        live = live_sink(self.run_id)
+        if live is not None:  # the run store shows what a group prints while it runs
+            for entry in batch:
+                if entry.group is not None:
+                    live.write(entry.group, entry.message + "\n")
         if echo and self.echo is not None:
             for entry in batch:
                 if entry.group is not None:

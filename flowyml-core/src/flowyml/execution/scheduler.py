@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flowyml.definition.context import Context
-from flowyml.definition.grouping import StepGroup, group_steps
+from flowyml.definition.grouping import StepGroup, group_steps, pipeline_graph
 from flowyml.definition.parameters import effective_parameters
 from flowyml.errors import RunInterrupted
 from flowyml.execution.executor import Executor, result_artifacts
-from flowyml.execution.log_capture import routing_installed
+from flowyml.execution.log_capture import recording_live_output, routing_installed
 from flowyml.execution.resume import (
     Completed,
     record_resume_keys,
@@ -98,6 +98,7 @@ class Scheduler:
             self.project_name,
             resumed_from=resume_from,
             pipeline_ref=pipeline.reference(),
+            graph=pipeline_graph(dag, groups),
         )
         self.listener.run_started(run_id, pipeline.name, self.executor.name, list(dag.order))
         if self.cache_store is not None:
@@ -107,7 +108,7 @@ class Scheduler:
         error: str | None = None
         interrupted: KeyboardInterrupt | None = None
         try:
-            with routing_installed():
+            with routing_installed(), recording_live_output(run_id, self.run_store.append_live):
                 self._schedule(state, run_id, context, restored)
             status = ExecutionStatus.FAILED if state.failed else ExecutionStatus.SUCCESS
             if state.failed:

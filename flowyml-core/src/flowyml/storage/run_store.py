@@ -17,13 +17,14 @@ from flowyml.errors import FlowyMLError, RunNotFoundError
 from flowyml.records.status import ExecutionStatus
 from flowyml.records.usage import ResourceUsage
 from flowyml.storage.database import Database
+from flowyml.storage.run_logs import LiveLogs, LogRow, read_log_rows, read_logs
 from flowyml.storage.run_owner import Heartbeat, RunOwner, StepCommits, gone_reason
 from flowyml.storage.run_records import CrashedRun, RunRecord, StepRecord
 
 if TYPE_CHECKING:
     from flowyml.records.results import ExecutionResult
 
-__all__ = ["CrashedRun", "RunRecord", "RunStore", "StepRecord"]
+__all__ = ["CrashedRun", "LogRow", "RunRecord", "RunStore", "StepRecord"]
 
 _log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ _UPSERT_STEP = (
     " retries, cached, skipped, error, traceback, outputs, exit_code, cache_key, usage)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+_SUCCEEDED = ("success", "cached", "skipped")
 # The columns after started_at of a step that just started.
 _NEW_STEP = (None, None, 0, 0, 0, None, None, "{}", None, None, None)
 
@@ -57,6 +59,7 @@ class RunStore:
         self.on_crashed = on_crashed
         self._heartbeat = Heartbeat(db)
         self._step_commits = StepCommits(db)
+        self._live = LiveLogs(db)
 
     def create_run(
         self,
@@ -67,11 +70,13 @@ class RunStore:
         project: str = "default",
         resumed_from: str | None = None,
         pipeline_ref: str | None = None,
+        graph: str | None = None,
     ) -> None:
         """Record a new run in the RUNNING state, owned by this process.
 
         The record is committed before this returns, so it survives the process dying in
-        a step; its heartbeat is kept fresh until :meth:`finish_run`.
+        a step; its heartbeat is kept fresh until :meth:`finish_run`. ``graph`` is the
+        pipeline's shape as JSON (see :meth:`get_graph`).
 
         Raises:
             FlowyMLError: a run with this id already exists.
@@ -79,9 +84,11 @@ class RunStore:
         self.reconcile_crashed()  # first: if it fails, no run is left behind
         owner = RunOwner.current()
         now = time.time()
+        shape = [("INSERT INTO run_graphs VALUES (?,?)", (run_id, graph))] if graph else []
         try:
             self.db.commit_now(
                 [
+                    *shape,
                     (
                         f"INSERT INTO runs ({_RUN_COLUMNS}, owner_host, owner_pid, owner_started,"
                         " owner_machine, heartbeat_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -103,7 +110,7 @@ class RunStore:
                             owner.machine,
                             now,
                         ),
-                    )
+                    ),
                 ]
             )
         except sqlite3.IntegrityError as exc:
@@ -165,8 +172,13 @@ class RunStore:
                 "UPDATE step_runs SET resume_key=? WHERE run_id=? AND step=?", (key, run_id, step)
             )
 
+    def append_live(self, run_id: str, name: str, text: str) -> None:
+        """Append what step (or group) ``name`` printed while it runs (see
+        :mod:`flowyml.storage.run_logs`)."""
+        self._live.append(run_id, name, text)
+
     def append_log(self, run_id: str, step: str, text: str, ts: float | None = None) -> None:
-        """Append captured output of a step."""
+        """Append the final output of a step."""
         self.db.write(
             "INSERT INTO logs (run_id, step, ts, text) VALUES (?,?,?,?)",
             (run_id, step, ts or time.time(), text),
@@ -181,6 +193,7 @@ class RunStore:
             (status.value, time.time(), error, run_id),
         )
         self.db.flush()
+        self._live.run_finished(run_id)
 
     def get_run(self, run_id: str, with_steps: bool = True) -> RunRecord:
         """One run with its steps.
@@ -250,14 +263,16 @@ class RunStore:
             for r in rows
         ]
 
-    def list_runs(self, limit: int = 20, pipeline: str | None = None) -> list[RunRecord]:
-        """The most recent runs, newest first."""
+    def list_runs(
+        self, limit: int = 20, pipeline: str | None = None, status: str | None = None
+    ) -> list[RunRecord]:
+        """The most recent runs, newest first; of one pipeline, in one status."""
         self.reconcile_crashed()
+        where = [(c, v) for c, v in (("pipeline", pipeline), ("status", status)) if v]
         sql = f"SELECT {_RUN_COLUMNS} FROM runs"
-        params: list[Any] = []
-        if pipeline:
-            sql += " WHERE pipeline=?"
-            params.append(pipeline)
+        params: list[Any] = [value for _, value in where]
+        if where:
+            sql += " WHERE " + " AND ".join(f"{column}=?" for column, _ in where)
         sql += " ORDER BY started_at DESC LIMIT ?"
         params.append(limit)
         return [self._run_from_row(r) for r in self.db.query(sql, params)]
@@ -326,11 +341,42 @@ class RunStore:
         return marked
 
     def get_logs(self, run_id: str, step: str | None = None) -> list[tuple[str, float, str]]:
-        """Captured output of a run as (step, timestamp, text), oldest first."""
-        self.get_run(run_id, with_steps=False)
-        sql = "SELECT step, ts, text FROM logs WHERE run_id=?"
-        params: list[Any] = [run_id]
-        if step:
-            sql += " AND step=?"
-            params.append(step)
-        return [(r[0], r[1], r[2]) for r in self.db.query(sql + " ORDER BY ts, rowid", params)]
+        """Captured output of a run as (step, timestamp, text), oldest first: a finished
+        step's whole output, and what a running step printed so far."""
+        return read_logs(self.db, self.get_run(run_id, with_steps=False).run_id, step)
+
+    def log_rows(self, run_id: str, after: int = 0, limit: int = 1000) -> list[LogRow]:
+        """The run's output rows written after row ``after``, live and final, in order."""
+        return read_log_rows(self.db, run_id, after, limit)
+
+    def get_graph(self, run_id: str) -> dict[str, Any] | None:
+        """The shape of the run's pipeline as recorded when it started, or None for runs
+        recorded before shapes were: ``{"steps": [{"name", "group", "upstream", "inputs",
+        "outputs"}]}``, steps in execution order; ``group`` is the execution group shared
+        with other steps (or None), ``inputs`` maps each input artifact to the step that
+        produces it (None for a pipeline input)."""
+        rows = self.db.query("SELECT graph FROM run_graphs WHERE run_id=?", (run_id,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def step_counts(self, run_ids: list[str]) -> dict[str, dict[str, int]]:
+        """Per run: its steps (``total``), how many ``succeeded`` (ran, came from the cache or
+        were skipped), how many of those were ``cached`` and ``skipped``, and how many are in
+        each other status (``failed``, ``running``, ``pending``, ``crashed``...)."""
+        counts: dict[str, dict[str, int]] = {}
+        for start in range(0, len(run_ids), 500):
+            chunk = run_ids[start : start + 500]
+            rows = self.db.query(
+                "SELECT run_id, status, SUM(cached), SUM(skipped), COUNT(*) FROM step_runs"
+                f" WHERE run_id IN ({','.join('?' * len(chunk))}) GROUP BY run_id, status",
+                chunk,
+            )
+            for run_id, status, cached, skipped, count in rows:
+                run = counts.setdefault(
+                    run_id, {"total": 0, "succeeded": 0, "cached": 0, "skipped": 0}
+                )
+                key = "succeeded" if status in _SUCCEEDED else status
+                run[key] = run.get(key, 0) + count
+                run["total"] += count
+                run["cached"] += cached or 0
+                run["skipped"] += skipped or 0
+        return {run_id: counts.get(run_id, {"total": 0}) for run_id in run_ids}

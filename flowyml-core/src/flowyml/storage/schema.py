@@ -49,9 +49,14 @@ CREATE TABLE IF NOT EXISTS logs (
     run_id TEXT NOT NULL,
     step TEXT NOT NULL,
     ts REAL NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    live INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS logs_run ON logs(run_id, step);
+CREATE TABLE IF NOT EXISTS run_graphs (
+    run_id TEXT PRIMARY KEY,
+    graph TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS cache (
     key TEXT PRIMARY KEY,
     step TEXT NOT NULL,
@@ -70,5 +75,6 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("runs", "owner_machine", "TEXT"),
     ("runs", "heartbeat_at", "REAL"),
     ("step_runs", "resume_key", "TEXT"),
+    ("logs", "live", "INTEGER NOT NULL DEFAULT 0"),
     ("step_runs", "usage", "TEXT"),
 )
