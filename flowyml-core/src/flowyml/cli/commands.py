@@ -10,7 +10,9 @@ from typing import Any
 import click
 
 from flowyml.cli.common import fail as _fail
+from flowyml.cli.common import load_pipeline
 from flowyml.cli.common import project_here as _project
+from flowyml.cli.rightsize import rightsize
 from flowyml.cli.runs import runs
 from flowyml.errors import FlowyMLError, RunInterrupted
 
@@ -30,24 +32,6 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, Any]:
     return params
 
 
-def _load_pipeline(target: str) -> Any:
-    from flowyml.definition.pipeline import PipelineDefinition as Pipeline
-    from flowyml.definition.references import load_module_from_path
-
-    path, _, attr = target.partition(":")
-    module = load_module_from_path(path)
-    if attr:
-        found = getattr(module, attr, None)
-        if not isinstance(found, Pipeline):
-            _fail(f"{path} has no Pipeline named '{attr}'")
-        return found
-    pipelines = {k: v for k, v in vars(module).items() if isinstance(v, Pipeline)}
-    if len(pipelines) != 1:
-        names = ", ".join(sorted(pipelines)) or "none"
-        _fail(f"{path} defines {len(pipelines)} pipelines ({names}); name one as {path}:NAME")
-    return next(iter(pipelines.values()))
-
-
 @click.group()
 @click.version_option(package_name="flowyml-core")
 def cli() -> None:
@@ -55,6 +39,7 @@ def cli() -> None:
 
 
 cli.add_command(runs)
+cli.add_command(rightsize)
 
 
 def add_plugin_commands(group: click.Group) -> None:
@@ -126,7 +111,7 @@ def run(
     if not os.environ.get(PROJECT_ENV):
         os.environ[PROJECT_ENV] = str(project_of_file(Path(target.partition(":")[0])))
     try:
-        pipeline = _load_pipeline(target)
+        pipeline = load_pipeline(target)
         parsed = _parse_params(params)
         check_parameter_names(parsed, pipeline.steps, pipeline.name)
         if plan:

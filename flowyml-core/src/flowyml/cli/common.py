@@ -1,4 +1,5 @@
-"""What every ``flowyml`` command shares: failing with a message, the project here."""
+"""What every ``flowyml`` command shares: failing with a message, the project here, the
+pipeline a file defines."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any, NoReturn
 
 import click
 
-__all__ = ["fail", "project_here", "run_store_here"]
+__all__ = ["fail", "load_pipeline", "project_here", "run_store_here"]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -33,3 +34,23 @@ def project_here() -> Any:
             "and its parent folders"
         )
     return open_project(root)
+
+
+def load_pipeline(target: str) -> Any:
+    """The pipeline ``FILE`` or ``FILE:NAME`` names (a file defining one pipeline needs no
+    name); fails with a message otherwise."""
+    from flowyml.definition.pipeline import PipelineDefinition as Pipeline
+    from flowyml.definition.references import load_module_from_path
+
+    path, _, attr = target.partition(":")
+    module = load_module_from_path(path)
+    if attr:
+        found = getattr(module, attr, None)
+        if not isinstance(found, Pipeline):
+            fail(f"{path} has no Pipeline named '{attr}'")
+        return found
+    pipelines = {k: v for k, v in vars(module).items() if isinstance(v, Pipeline)}
+    if len(pipelines) != 1:
+        names = ", ".join(sorted(pipelines)) or "none"
+        fail(f"{path} defines {len(pipelines)} pipelines ({names}); name one as {path}:NAME")
+    return next(iter(pipelines.values()))

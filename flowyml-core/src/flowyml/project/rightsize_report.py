@@ -67,17 +67,16 @@ class RightsizeReport:
         return found
 
     def savings(self) -> dict[str, dict[str, float | None]]:
-        """Backend -> the saving per run and per hour of all the steps (``None`` when a
-        price is missing for any of them)."""
+        """Backend -> the saving per run and per hour of the steps whose prices are known
+        (``None`` when no step's is)."""
         totals: dict[str, dict[str, float | None]] = {}
         for backend in self.backends:
             fits = [m for s in self.steps for m in s.machines if m.backend == backend.name]
-            fits = [m for m in fits if m.suggested is not None or m.current is not None]
-            per_run = [m.saving_per_run for m in fits]
-            hourly = [m.hourly_saving for m in fits]
+            per_run = [m.saving_per_run for m in fits if m.saving_per_run is not None]
+            hourly = [m.hourly_saving for m in fits if m.hourly_saving is not None]
             totals[backend.name] = {
-                "saving_per_run": None if None in per_run else sum(x or 0 for x in per_run),
-                "hourly_saving": None if None in hourly else sum(x or 0 for x in hourly),
+                "saving_per_run": sum(per_run) if per_run else None,
+                "hourly_saving": sum(hourly) if hourly else None,
             }
         return totals
 
