@@ -32,7 +32,8 @@
       fact("backend", run.backend, "backend"),
       fact("started", time(run.started_at)),
       fact("duration", duration(elapsed(run)), "duration"),
-      fact("steps", `${c.succeeded} done · ${c.failed} failed · ${c.cached} cached · ${c.skipped} skipped · ${c.running} running · ${c.total} in all`, "counts"),
+      fact("steps", `${c.succeeded} done · ${c.failed} failed · ${c.cached} cached · ${c.skipped} skipped · ` +
+        `${c.running} running · ${Math.max(c.total, state.steps.size)} in all`, "counts"),
     );
     const error = document.getElementById("run-error");
     error.hidden = !run.error;
@@ -189,10 +190,15 @@
   document.getElementById("zoom-fit").addEventListener("click", () => state.dag && state.dag.fit());
   document.getElementById("logs-all").addEventListener("click", () => select(null));
   document.getElementById("stop").addEventListener("click", stop);
+  // Running durations tick without a message from the server.
   window.setInterval(() => {
     if (state.run && !state.run.finished_at) {
       const cell = document.querySelector("#summary .duration");
       if (cell) cell.lastChild.textContent = duration(elapsed(state.run));
+    }
+    const step = state.selected === null ? null : state.steps.get(state.selected);
+    if (step && step.status === "running") {
+      flowymlStepPanel.render(document.getElementById("step-panel"), runId, step);
     }
   }, 1000);
   start();

@@ -35,8 +35,8 @@ const flowymlStepPanel = (() => {
     const u = step.usage;
     if (u) {
       rows.push(["CPU time", duration(u.cpu_user_seconds + u.cpu_system_seconds)]);
-      if (u.peak_memory_bytes !== null) rows.push(["peak memory", bytes(u.peak_memory_bytes)]);
-      if (u.gpu_peak_memory_bytes !== null) rows.push(["peak GPU memory", bytes(u.gpu_peak_memory_bytes)]);
+      if (u.peak_memory_bytes) rows.push(["peak memory", bytes(u.peak_memory_bytes)]);
+      if (u.gpu_peak_memory_bytes) rows.push(["peak GPU memory", bytes(u.gpu_peak_memory_bytes)]);
       if (u.memory_limit_bytes !== null) rows.push(["memory limit", bytes(u.memory_limit_bytes)]);
       if (u.oom_killed) rows.push(["killed", "out of memory"]);
     }
