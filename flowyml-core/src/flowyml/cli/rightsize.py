@@ -171,8 +171,8 @@ def _resources(resources: Any) -> str:
     parts = []
     if resources.machine_type:
         parts.append(resources.machine_type)
-    parts.append("cpu -" if resources.cpu is None else f"cpu {resources.cpu:g}")
-    parts.append("memory -" if resources.memory is None else str(resources.memory))
+    parts.append("cpu default" if resources.cpu is None else f"cpu {resources.cpu:g}")
+    parts.append("memory default" if resources.memory is None else str(resources.memory))
     if resources.gpu:
         parts.append(f"gpu {resources.gpu}")
     return ", ".join(parts)
