@@ -28,7 +28,8 @@ Remote runs, one handle per step group
     growing wait, copying its logs, stopping it on a stop or a timeout);
     ``LogEntry``, ``log_text``, ``now_iso`` and ``stored_log_entries`` (log entries as
     one typed record); ``live_output`` (where an executor passes on what a step prints in
-    another process while it runs, so the run store shows it live);
+    another process while it runs, so the run store shows it live); ``stop_run`` (stop a
+    run of any backend from any process);
     ``validated_settings`` (settings checked, or a ``ConfigError`` naming each key).
 
 Step launching
@@ -111,6 +112,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "GroupRecord": ("flowyml.execution.run_tracker", "GroupRecord"),
     "stored_log_entries": ("flowyml.execution.tracked_runs", "stored_log_entries"),
     "live_output": ("flowyml.execution.log_capture", "live_output"),
+    "stop_run": ("flowyml.execution.run_stop", "stop_run"),
     "LogEntry": ("flowyml.records.log_entry", "LogEntry"),
     "log_text": ("flowyml.records.log_entry", "log_text"),
     "now_iso": ("flowyml.records.log_entry", "now_iso"),
@@ -216,6 +218,7 @@ if TYPE_CHECKING:
         SubmitOptions,
     )
     from flowyml.execution.run_step import execute_step_in_process
+    from flowyml.execution.run_stop import stop_run
     from flowyml.execution.run_tracker import GroupRecord, RunTracker
     from flowyml.execution.scheduler import Orchestrator, Scheduler
     from flowyml.execution.step_runner import main as step_runner_main

@@ -137,3 +137,16 @@ def runs_logs(run_id: str, step: str | None) -> None:
     for step_name, _ts, text in lines:
         for line in text.splitlines():
             click.echo(f"[{step_name}] {line}")
+
+
+@runs.command("stop")
+@click.argument("run_id")
+@click.option("--now", is_flag=True, help="Do not wait for running steps to end gracefully.")
+def runs_stop(run_id: str, now: bool) -> None:
+    """Stop a running run, from any process on this machine (or any, for remote backends)."""
+    from flowyml.execution.run_stop import stop_run
+
+    try:
+        click.echo(stop_run(run_id, graceful=not now))
+    except FlowyMLError as exc:
+        _fail(str(exc))

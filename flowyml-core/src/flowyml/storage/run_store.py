@@ -349,6 +349,14 @@ class RunStore:
         """The run's output rows written after row ``after``, live and final, in order."""
         return read_log_rows(self.db, run_id, after, limit)
 
+    def owner_of(self, run_id: str) -> RunOwner | None:
+        """The process that records run ``run_id`` (None for runs recorded before owners)."""
+        rows = self.db.query(
+            "SELECT owner_host, owner_pid, owner_started, owner_machine FROM runs WHERE run_id=?",
+            (run_id,),
+        )
+        return RunOwner(*rows[0]) if rows and rows[0][0] is not None else None
+
     def get_graph(self, run_id: str) -> dict[str, Any] | None:
         """The shape of the run's pipeline as recorded when it started, or None for runs
         recorded before shapes were: ``{"steps": [{"name", "group", "upstream", "inputs",
