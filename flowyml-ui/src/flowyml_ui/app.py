@@ -111,7 +111,7 @@ def create_app(project: Project, access: Access, poll_interval: float = 0.25) ->
         from flowyml.backend import stop_run
 
         try:
-            said = await anyio.to_thread.run_sync(stop_run, record.run_id)
+            said = await anyio.to_thread.run_sync(lambda: stop_run(record.run_id, project=project))
         except FlowyMLError as exc:
             return _error(409, str(exc))
         return JSONResponse({"stopped": record.run_id, "message": said})
