@@ -23,6 +23,7 @@ nox.options.sessions = [
     "dask",
     "k8s",
     "aws",
+    "ui",
 ]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
@@ -59,6 +60,7 @@ def typecheck(session: nox.Session) -> None:
         "./flowyml-dask",
         "./flowyml-k8s",
         "./flowyml-aws",
+        "./flowyml-ui",
     )
     session.run(
         "mypy",
@@ -69,6 +71,7 @@ def typecheck(session: nox.Session) -> None:
         "flowyml-dask/src/flowyml_dask",
         "flowyml-k8s/src/flowyml_k8s",
         "flowyml-aws/src/flowyml_aws",
+        "flowyml-ui/src/flowyml_ui",
     )
 
 
@@ -170,6 +173,22 @@ def aws(session: nox.Session) -> None:
         "./flowyml-aws",
     )
     _pytest(session, "tests/aws")
+
+
+@nox.session(python=PYTHON)
+def ui(session: nox.Session) -> None:
+    """flowyml-ui: `flowyml ui` started as a process and driven from Debian's headless
+    Chromium (`.ci/services` installs it) through Playwright, which downloads no browser;
+    CI=true turns skips into failures."""
+    session.install(
+        *TEST_DEPS,
+        "playwright==1.65.*",
+        "httpx",
+        "./flowyml-core",
+        "./flowyml-local",
+        "./flowyml-ui",
+    )
+    _pytest(session, "tests/ui")
 
 
 @nox.session(python=PYTHON)
