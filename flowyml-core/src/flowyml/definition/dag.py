@@ -50,6 +50,7 @@ class DAG:
     """
 
     def __init__(self, steps: Iterable[Step], external_inputs: Iterable[str] = ()) -> None:
+        self.graph_json: str | None = None  # its shape for the run store, once computed
         self.steps: dict[str, Step] = {}
         for step in steps:
             if step.name in self.steps:

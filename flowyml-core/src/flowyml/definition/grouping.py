@@ -103,7 +103,14 @@ def _group_steps(dag: DAG) -> list[StepGroup]:
 
 
 def pipeline_graph(dag: DAG, groups: list[StepGroup]) -> str:
-    """The shape of a pipeline as JSON, for the run store (see ``RunStore.get_graph``)."""
+    """The shape of a pipeline as JSON, for the run store (see ``RunStore.get_graph``);
+    computed once per DAG (a pipeline run again reuses its DAG and its groups)."""
+    if dag.graph_json is None:
+        dag.graph_json = _graph_json(dag, groups)
+    return dag.graph_json
+
+
+def _graph_json(dag: DAG, groups: list[StepGroup]) -> str:
     shared = {
         step.name: group.name for group in groups if len(group.steps) > 1 for step in group.steps
     }
