@@ -208,3 +208,8 @@ def test_a_broken_price_file_is_named(recorded):
     (recorded / ".flowyml" / "prices" / "priced_fake.json").write_text("{not json")
     result = CliRunner().invoke(cli, ["rightsize", "training"])
     assert result.exit_code == 2 and "priced_fake.json: not valid JSON" in result.output
+
+
+def test_an_unknown_stack_names_the_defined_stacks(recorded):
+    result = CliRunner().invoke(cli, ["rightsize", "training", "--backend", "clod"])
+    assert result.exit_code == 2 and "unknown stack or backend 'clod'" in result.output

@@ -51,6 +51,7 @@ def rightsize(
             target = load_pipeline(pipeline)
         else:
             project = project_here()
+        _check_stack(project, stack)
         report = rightsize_pipeline(project, target, runs=runs, headroom=headroom, stack=stack)
         written = None
         if write:
@@ -74,6 +75,16 @@ def rightsize(
             click.echo("note: the file was rewritten whole: its comments were lost")
     elif report.suggestions():
         click.echo(f"\nto use these: flowyml rightsize {pipeline} --write")
+
+
+def _check_stack(project: Any, stack: str | None) -> None:
+    """A ``--backend`` naming neither a stack nor an installed backend fails as ``run`` does."""
+    from flowyml.execution.launch import unknown_stack_message
+    from flowyml.plugins.manager import get_plugin_manager
+
+    manager = get_plugin_manager()
+    if stack and stack not in project.config.stacks and stack not in manager.backends():
+        _fail(unknown_stack_message(stack, project.config, manager))
 
 
 def _render(report: Any) -> str:
