@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 
@@ -85,3 +86,12 @@ def test_an_old_step_runs_table_gains_the_usage_column_and_keeps_its_rows(tmp_pa
     [step] = RunStore(database).get_steps("r1")
     assert step.step == "load" and step.usage is None
     database.close()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"source": 'a "quoted" source'}, {"wall_seconds": float("inf")}, {"oom_killed": True}],
+)
+def test_to_json_encodes_what_to_dict_holds(changes):
+    usage = dataclasses.replace(_USAGE, **changes)
+    assert json.loads(usage.to_json()) == json.loads(json.dumps(usage.to_dict()))

@@ -24,6 +24,7 @@ from flowyml.execution.run_step import lookup_cache
 from flowyml.execution.run_tracker import RunTracker
 from flowyml.execution.step_runner import read_manifest, step_runner_args, write_task
 from flowyml.records.results import ExecutionResult
+from flowyml.records.usage import ResourceUsage
 from flowyml.storage.artifact_store import ArtifactStore
 
 __all__ = ["LaunchOutcome", "TaskExecutor", "describe_exit"]
@@ -39,6 +40,9 @@ class LaunchOutcome:
         timed_out: the launch was killed for exceeding its timeout.
         cancelled: the launch was stopped (or never started) because its run was stopped.
         reason: a backend's own words for an abnormal end (e.g. "killed for memory").
+        usage: what the whole launch consumed, as the backend measured it from outside
+            (the child's rusage, a container killed for memory); it is recorded for the
+            step a crash stopped, which wrote no result of its own.
     """
 
     exit_code: int
@@ -46,6 +50,7 @@ class LaunchOutcome:
     timed_out: bool = False
     reason: str | None = None
     cancelled: bool = False
+    usage: ResourceUsage | None = None
 
 
 def describe_exit(code: int) -> str:
@@ -278,6 +283,7 @@ class TaskExecutor(Executor):
             started_at=started_at,
             finished_at=datetime.now(UTC),
             duration_seconds=time.perf_counter() - start,
+            usage=outcome.usage,
         )
         return [*[r for r in results if r.success], failure]
 

@@ -22,6 +22,7 @@ from flowyml.definition.steps import Step
 from flowyml.errors import ArtifactError, MaterializationError, StepExecutionError, StepTimeoutError
 from flowyml.execution.interrupts import user_interrupted
 from flowyml.execution.log_capture import StepLog, capture_step_output, live_sink
+from flowyml.execution.step_usage import thread_snapshot, thread_usage
 from flowyml.records.results import ExecutionResult, built_result
 from flowyml.storage.artifact import Artifact
 from flowyml.storage.artifact_store import ArtifactStore
@@ -135,20 +136,27 @@ def _call(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
         log.end()
 
 
-def _call_with_timeout(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
+def _call_with_timeout(
+    step: Step, kwargs: dict[str, Any], log: StepLog, helper_cpu: list[float]
+) -> Any:
     """Run the step in a helper thread and give up on it after ``step.timeout``.
 
     An in-process thread cannot be killed: a step that overruns is abandoned (it is
-    reported failed and its result is ignored). The ``subprocess`` backend kills.
+    reported failed and its result is ignored). The ``subprocess`` backend kills. The
+    helper thread's CPU time is added to ``helper_cpu`` (user, system).
     """
     outcome: dict[str, Any] = {}
     context = copy_context()
 
     def target() -> None:
+        before = thread_snapshot()
         try:
             outcome["value"] = context.run(_call, step, kwargs, log)
         except BaseException as exc:  # handed back to the calling thread below
             outcome["error"] = exc
+        used = thread_usage(before, 0.0)
+        helper_cpu[0] += used.cpu_user_seconds
+        helper_cpu[1] += used.cpu_system_seconds
 
     thread = threading.Thread(target=target, name=f"flowyml-step-{step.name}", daemon=True)
     thread.start()
@@ -200,13 +208,23 @@ def execute_step_in_process(
     """
     started_at = _now()
     start = time.perf_counter()
+    before = thread_snapshot()
     params = {k: context_params[k] for k in step.context_params if k in context_params}
+    ran = False  # the step's function was called: its usage is recorded
+    helper_cpu = [0.0, 0.0] if step.timeout else None
 
     def finish(**fields: Any) -> ExecutionResult:
+        duration = time.perf_counter() - start
+        if ran:
+            # This thread's CPU time and the process's peak growth: approximate, since
+            # other steps may share the process (see flowyml.execution.step_usage).
+            fields["usage"] = thread_usage(
+                before, duration, None if helper_cpu is None else (helper_cpu[0], helper_cpu[1])
+            )
         # Every field is built here with the right type: no validation (see built_result).
         return built_result(
             step_name=step.name,
-            duration_seconds=time.perf_counter() - start,
+            duration_seconds=duration,
             started_at=started_at,
             finished_at=_now(),
             **fields,
@@ -261,10 +279,13 @@ def execute_step_in_process(
     kwargs.update(params)
     log = StepLog(echo=echo_logs, live=live_sink(run_id), name=step.name)
     attempt = 0
-    call = _call_with_timeout if step.timeout else _call
+    ran = True
     while True:
         try:
-            value = call(step, kwargs, log)
+            if helper_cpu is None:
+                value = _call(step, kwargs, log)
+            else:
+                value = _call_with_timeout(step, kwargs, log, helper_cpu)
             named = split_outputs(step, value)
             break
         except StepTimeoutError as exc:

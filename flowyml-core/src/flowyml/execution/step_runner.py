@@ -11,9 +11,10 @@ cloud job) does the same three things:
    step with the references of its outputs.
 
 The step runner itself (:func:`run_task`) loads the pipeline or steps by reference,
-loads inputs from the store, runs each step with the shared in-process engine, writes
-the manifest after every step (so a crash keeps what finished), and exits non-zero when
-a step failed.
+loads inputs from the store, runs each step with the shared in-process engine, measures
+what each step consumed in its own process (see :mod:`flowyml.execution.step_usage`),
+writes the manifest after every step (so a crash keeps what finished), and exits
+non-zero when a step failed.
 """
 
 from __future__ import annotations
@@ -190,6 +191,7 @@ def run_task(
     from flowyml.definition.pipeline import STEP_RUNNER_ENV
     from flowyml.execution.interrupts import stop_on_sigterm
     from flowyml.execution.run_step import execute_step_in_process
+    from flowyml.execution.step_usage import ProcessMeter
 
     os.environ[STEP_RUNNER_ENV] = "1"
     stop_on_sigterm()
@@ -208,9 +210,11 @@ def run_task(
     }
     results: list[dict[str, Any]] = []
     failed = False
+    meter = ProcessMeter()
     for member in members:
         params = task["params"].get(member.name, {})
         inputs = {name: available[name] for name in member.inputs if name in available}
+        meter.start()
         result = execute_step_in_process(
             member,
             inputs,
@@ -221,6 +225,9 @@ def run_task(
             all_outputs=available,
             echo_logs=True,
         )
+        usage = meter.stop()
+        if result.usage is not None:  # the step ran: its process's figures are exact
+            result = result.model_copy(update={"usage": usage})
         results.append(result.model_dump(mode="json", exclude={"output"}))
         store.flush()  # outputs first: the manifest must never name an invisible artifact
         store.write_named(manifest_key(run_id, group), json.dumps({"results": results}).encode())

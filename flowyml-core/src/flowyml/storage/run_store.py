@@ -157,7 +157,7 @@ class RunStore:
                 json.dumps(refs or {}),
                 result.exit_code,
                 cache_key,
-                None if result.usage is None else json.dumps(result.usage.to_dict()),
+                None if result.usage is None else result.usage.to_json(),
             ),
         )
         if result.logs:
