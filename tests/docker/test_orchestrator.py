@@ -232,3 +232,26 @@ def test_resume_reuses_the_completed_groups_of_a_failed_run(docker_project):
     assert resumed.outputs["answer"] == 42
     assert resumed.step_results["base_value"].cached
     assert not resumed.step_results["maybe_fail"].cached
+
+
+def test_a_running_containers_output_is_in_the_run_store_and_core_stop_run_stops_it(
+    orchestrator,
+):
+    from flowyml.backend import stop_run
+    from flowyml.project.folder import open_project
+    from flowyml.storage.database import Database
+    from flowyml.storage.run_store import RunStore
+
+    submission = orchestrator.run_pipeline(pipeline("sleepy"), "sleepy-live")
+    reader = RunStore(Database(open_project().home / "flowyml.db"))  # as another process
+
+    def printed() -> str:
+        try:
+            return "".join(text for _, _, text in reader.get_logs("sleepy-live", "nap"))
+        except Exception:  # not recorded yet
+            return ""
+
+    wait_for(lambda: "napping" in printed(), what="the nap's line in the run store")
+    assert "asked backend 'docker' to stop run 'sleepy-live'" in stop_run("sleepy-live")
+    assert submission.wait(timeout=30).value == "cancelled"
+    assert reader.get_run("sleepy-live").status.value == "cancelled"
