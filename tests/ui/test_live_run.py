@@ -107,3 +107,32 @@ def test_the_dag_has_one_node_per_step_and_an_edge_per_artifact(
     expect(panel.locator(".preview")).to_have_text("10")
     expect(page.locator("#logs")).to_contain_text("line 6 of 6")
     page.screenshot(path=str(screenshots / "run-page.png"))
+
+
+def test_groups_are_outlined_and_an_array_previews_as_a_table(
+    cli: Cli, ui: UiServer, page: Any, screenshots: Path
+) -> None:
+    run = cli.start_pipeline("showcase", "subprocess", "epochs=8", "pause=0.5")
+    page.goto(ui.url)
+    link = _row(page).locator(".run-id a")
+    expect(link).to_be_visible(timeout=30_000)
+    link.click()
+    expect(page.locator("svg.dag .node")).to_have_count(5)
+    expect(page.locator('svg.dag .group[data-group="prep"]')).to_have_count(1)
+    fitting = page.locator('.node[data-step="fit_linear"]')
+    expect(fitting).to_have_class("node status-running", timeout=30_000)
+    fitting.click()
+    expect(page.locator("#logs")).to_contain_text("epoch 3/8", timeout=20_000)
+    page.set_viewport_size({"width": 1280, "height": 560})  # the README's picture
+    page.screenshot(path=str(screenshots / "run-page-live.png"))
+    page.set_viewport_size({"width": 1400, "height": 900})
+    assert run.wait(60) == 0
+    page.locator('.node[data-step="featurize"]').click()
+    panel = page.locator("#step-panel")
+    expect(panel.locator(".facts").first).to_contain_text("groupprep")  # dt, then dd
+    panel.locator('li[data-artifact="features"] button').click()
+    table = panel.locator(".preview table")
+    expect(table.locator("tbody tr")).to_have_count(8)
+    expect(panel.locator(".preview")).to_contain_text("shape 8 \u00d7 3, float64")
+    expect(page.locator("#logs")).to_contain_text("features: x, x squared, y")
+    page.screenshot(path=str(screenshots / "run-page-grouped.png"))

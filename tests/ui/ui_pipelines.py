@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from flowyml import Context, Pipeline, step
 
@@ -62,3 +63,41 @@ def _grid(columns: int, rows: int) -> Pipeline:
 
 
 grid = _grid(20, 50)
+
+
+@step(outputs=["raw"], execution_group="prep")
+def load(rows: int = 8) -> list[dict[str, float]]:
+    print(f"loading {rows} rows", flush=True)
+    return [{"x": float(i), "y": 2.0 * i + 1} for i in range(rows)]
+
+
+@step(inputs=["raw"], outputs=["features"], execution_group="prep")
+def featurize(raw: list[dict[str, float]]) -> Any:
+    import numpy as np
+
+    print("features: x, x squared, y", flush=True)
+    return np.array([[r["x"], r["x"] ** 2, r["y"]] for r in raw])
+
+
+@step(inputs=["features"], outputs=["linear"])
+def fit_linear(features: Any, epochs: int = 4, pause: float = 0.0) -> dict[str, float]:
+    for epoch in range(1, epochs + 1):
+        print(f"epoch {epoch}/{epochs} loss {1.0 / epoch:.3f}", flush=True)
+        time.sleep(pause)
+    return {"slope": 2.0, "intercept": 1.0}
+
+
+@step(inputs=["features"], outputs=["quadratic"])
+def fit_quadratic(features: Any) -> dict[str, float]:
+    return {"a": 0.0, "b": 2.0, "c": 1.0}
+
+
+@step(inputs=["linear", "quadratic"], outputs=["best"])
+def choose(linear: dict[str, float], quadratic: dict[str, float]) -> str:
+    print("linear wins: fewer parameters, same error", flush=True)
+    return "linear"
+
+
+showcase = Pipeline("train_models", context=Context(rows=8, epochs=4))
+for _step in (load, featurize, fit_linear, fit_quadratic, choose):
+    showcase.add_step(_step)

@@ -93,7 +93,8 @@ const flowymlDag = (() => {
         if (g) g.classList.add("selected");
       },
       zoomBy(factor) { setZoom(zoom * factor); },
-      fit() { setZoom(Math.min(1, (container.clientWidth - 4) / graph.width)); },
+      // The whole width in view: a large graph shrinks, a small one grows up to 1.5 times.
+      fit() { setZoom(Math.min(1.5, (container.clientWidth - 4) / graph.width)); },
     };
   }
 

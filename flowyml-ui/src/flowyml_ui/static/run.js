@@ -180,7 +180,7 @@
     document.getElementById("dag-info").textContent =
       `${nodes} steps · ${detail.graph.edges.length} edges · drawn in ${Math.round(performance.now() - started)} ms` +
       (detail.recorded_graph ? "" : " · no graph was recorded for this run: steps only");
-    if (detail.graph.width > document.getElementById("dag").clientWidth) state.dag.fit();
+    state.dag.fit();
     renderLogs();
     connect(0);
   }
