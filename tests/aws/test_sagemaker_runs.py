@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from polling import stored_output
 from sagemaker_harness import *  # noqa: F403 - the shared fixtures
 from sagemaker_harness import project_pipeline
 
@@ -73,6 +74,8 @@ def test_stop_run_mid_run_stops_the_training_job(
     wait_for(
         lambda: "sleepy started" in orchestrator.get_run_logs("stopped-run"), 90, "sleepy to run"
     )
+    # The job's output is in the run store while it runs, for every reader.
+    wait_for(lambda: "sleepy started" in stored_output("stopped-run", "sleepy"), 30, "stored")
 
     orchestrator.stop_run("stopped-run")
 

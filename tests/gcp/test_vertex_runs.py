@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from fakes.project import PROJECT
-from polling import wait_for
+from polling import stored_output, wait_for
 from test_vertex_harness import *  # noqa: F403 - the shared fixtures
 from test_vertex_harness import test_pipeline
 
@@ -54,6 +54,8 @@ def test_stop_run_cancels_the_running_job(orchestrator, vertex_project, fake_ver
     submission = submit(orchestrator, vertex_project, "sleeping", "stop-1")
     job_name = wait_for(lambda: submission.group_job_ids.get("sleepy"), 60, "the sleepy job")
     wait_for(lambda: orchestrator.get_run_status(job_name).value == "running", 60, "job running")
+    # The job's output is in the run store while it runs, for every reader.
+    wait_for(lambda: "sleepy started" in stored_output("stop-1", "sleepy"), 60, "stored output")
     orchestrator.stop_run(submission.job_id, graceful=True)
     assert orchestrator.get_run_status(submission.job_id).value == "cancelled"
     assert orchestrator.get_run_status(job_name).value == "cancelled"

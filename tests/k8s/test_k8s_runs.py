@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from polling import stored_output
 from test_k8s_harness import *  # noqa: F403 - the shared fixtures
 from test_k8s_harness import load_pipeline, run_objects, stack_of
 
@@ -45,6 +46,8 @@ def test_stop_run_deletes_the_jobs_and_waits_for_the_pods(
 ) -> None:
     submission = submit(orchestrator, k8s_project, "sleeping", "run-stop")
     wait_for(lambda: "sleepy started" in orchestrator.get_run_logs("run-stop"), 60, "sleepy")
+    # The pod's output is in the run store while it runs, for every reader.
+    wait_for(lambda: "sleepy started" in stored_output("run-stop", "sleepy"), 30, "stored output")
     orchestrator.stop_run("run-stop")
     assert run_objects(backend_fake, "run-stop") == [], "graceful stop waits until all is gone"
     assert submission.wait(timeout=30).value == "cancelled"
@@ -133,7 +136,7 @@ def test_plan_renders_jobs_and_secrets_without_creating_anything(
         "planned",
         docker_config=docker,
         stack=stack_of(k8s_project),
-    )
+    ).details["yaml"]
     documents = list(yaml.safe_load_all(text))
     kinds = [d["kind"] for d in documents]
     assert kinds == ["Secret", "Job", "Secret", "Job"]
@@ -177,7 +180,9 @@ def test_flowyml_run_plan_prints_the_jobs_and_creates_nothing(
     import yaml
     from cli_process import FlowymlCli
 
-    done = FlowymlCli(k8s_project).run("run", "pipelines.py:overrunning", "-b", "k8s", "--plan")
+    done = FlowymlCli(k8s_project).run(
+        "run", "pipelines.py:overrunning", "-b", "k8s", "--plan", "--yaml"
+    )
     assert done.returncode == 0, done.stderr
     kinds = [d["kind"] for d in yaml.safe_load_all(done.stdout) if d]
     assert "Job" in kinds, done.stdout
