@@ -179,13 +179,15 @@ def aws(session: nox.Session) -> None:
 def ui(session: nox.Session) -> None:
     """flowyml-ui: `flowyml ui` started as a process and driven from Debian's headless
     Chromium (`.ci/services` installs it) through Playwright, which downloads no browser;
-    CI=true turns skips into failures."""
+    runs on local, subprocess and docker (the engine of `.ci/services`); CI=true turns
+    skips into failures."""
     session.install(
         *TEST_DEPS,
         "playwright==1.65.*",
         "httpx",
         "./flowyml-core",
         "./flowyml-local",
+        "./flowyml-docker",
         "./flowyml-ui",
     )
     _pytest(session, "tests/ui")
