@@ -256,7 +256,7 @@ def test_repr_of_a_context_shows_its_overrides():
     assert repr(context) == "Context({'lr': 0.1}, overrides={'fit': {'lr': 0.5}})"
 
 
-def test_plan_on_a_backend_that_cannot_plan_is_a_clear_error(tmp_path):
+def test_plan_on_local_shows_the_groups_and_runs_nothing(tmp_path):
     from cli_process import FlowymlCli
 
     (tmp_path / "flowyml.yaml").write_text("")
@@ -268,6 +268,6 @@ def test_plan_on_a_backend_that_cannot_plan_is_a_clear_error(tmp_path):
         "pipeline = Pipeline('p', steps=[one])\n"
     )
     done = FlowymlCli(tmp_path).run("run", "pipe.py", "--plan")
-    assert done.returncode == 2
-    assert "backend 'local' cannot show a plan" in done.stderr
-    assert done.stdout == ""  # nothing ran
+    assert done.returncode == 0, done.stderr
+    assert "pipeline 'p' on local" in done.stdout and "jobs: 1 of 1 group(s)" in done.stdout
+    assert not (tmp_path / ".flowyml" / "artifacts" / "objects.db").exists()  # nothing ran

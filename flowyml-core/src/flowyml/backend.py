@@ -59,7 +59,8 @@ Records
     ``group_steps``, ``ResourceConfig`` and ``parse_memory``, ``DockerConfig``,
     ``Context``, ``ResourceUsage`` (what a step consumed); ``MachineCatalog`` and
     ``MachineType`` (a backend's machine shapes and prices), ``load_machine_catalog``
-    (the project's price file, else the one a distribution ships).
+    (the project's price file, else the one a distribution ships); ``RunPlan``,
+    ``GroupPlan``, ``StepPlan`` and ``plan_run`` (what a run would do, for ``--plan``).
 
 Errors
     ``FlowyMLError`` and its subclasses ``PipelineDefinitionError``, ``ConfigError``,
@@ -161,6 +162,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "parse_memory": ("flowyml.records.resources", "parse_memory"),
     "MachineCatalog": ("flowyml.records.catalog", "MachineCatalog"),
     "MachineType": ("flowyml.records.catalog", "MachineType"),
+    "GroupPlan": ("flowyml.records.plan", "GroupPlan"),
+    "RunPlan": ("flowyml.records.plan", "RunPlan"),
+    "StepPlan": ("flowyml.records.plan", "StepPlan"),
+    "plan_run": ("flowyml.execution.planning", "plan_run"),
     "ResourceUsage": ("flowyml.records.usage", "ResourceUsage"),
     # errors
     "ArtifactError": ("flowyml.errors", "ArtifactError"),
@@ -212,6 +217,7 @@ if TYPE_CHECKING:
     from flowyml.execution.handle_watch import Backoff, WatchOutcome, watch_handle
     from flowyml.execution.launcher import LaunchOutcome, TaskExecutor, describe_exit
     from flowyml.execution.log_capture import live_output
+    from flowyml.execution.planning import plan_run
     from flowyml.execution.remote import (
         RemoteOrchestrator,
         RemoteOrchestratorConfig,
@@ -244,6 +250,7 @@ if TYPE_CHECKING:
     from flowyml.records.catalog import MachineCatalog, MachineType
     from flowyml.records.listener import RunListener
     from flowyml.records.log_entry import LogEntry, log_text, now_iso
+    from flowyml.records.plan import GroupPlan, RunPlan, StepPlan
     from flowyml.records.resources import DockerConfig, ResourceConfig, parse_memory
     from flowyml.records.results import ExecutionResult, SubmissionResult, WaitTimeoutError
     from flowyml.records.status import ExecutionStatus

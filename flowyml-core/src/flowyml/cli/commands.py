@@ -86,7 +86,12 @@ def add_plugin_commands(group: click.Group) -> None:
 @click.option(
     "--plan",
     is_flag=True,
-    help="Print what the backend would submit (e.g. the Jobs as YAML) and submit nothing.",
+    help="Show what the run would do (groups, cached steps, image, machines, jobs, "
+    "estimated cost) and submit or build nothing.",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --plan: print the plan as JSON.")
+@click.option(
+    "--yaml", "as_yaml", is_flag=True, help="With --plan: print the backend's YAML (kubernetes)."
 )
 def run(
     target: str,
@@ -98,6 +103,8 @@ def run(
     logs: bool | None,
     no_cache: bool,
     plan: bool,
+    as_json: bool,
+    as_yaml: bool,
 ) -> None:
     """Run the pipeline in TARGET (FILE[:ATTR])."""
     import os
@@ -115,8 +122,12 @@ def run(
         parsed = _parse_params(params)
         check_parameter_names(parsed, pipeline.steps, pipeline.name)
         if plan:
-            _print_plan(pipeline, backend, parsed)
+            from flowyml.cli.plan import build_plan, show_plan
+
+            show_plan(build_plan(pipeline, backend, parsed, no_cache), as_json, as_yaml)
             return
+        if as_json or as_yaml:
+            _fail("--json and --yaml go with --plan")
         if logs is None:
             # Only a setting written in the configuration turns output on: the backends'
             # own default (on, for scripts) would bury the progress display.
@@ -151,26 +162,6 @@ def run(
         click.echo(f"details: flowyml runs show {result.run_id}", err=True)
         sys.exit(1)
     _echo_final_outputs(pipeline, result)
-
-
-def _print_plan(pipeline: Any, backend: str | None, params: dict[str, Any]) -> None:
-    """What the backend would submit for this pipeline, from its ``plan`` method."""
-    from flowyml.execution.launch import build_backend, configured_pipeline
-    from flowyml.project.folder import open_project
-
-    pipeline.validate(pipeline.context.updated(**params) if params else None)
-    project = open_project()
-    stack, instance = build_backend(project, backend)
-    pipeline = configured_pipeline(pipeline, project.config)
-    planner = getattr(instance, "plan", None)
-    if planner is None:
-        _fail(
-            f"backend '{stack.backend}' cannot show a plan: it has no plan() method "
-            "(kubernetes has one)"
-        )
-    click.echo(
-        planner(pipeline, resources=stack.resources, docker_config=stack.docker, stack=stack)
-    )
 
 
 def _echo_summary(result: Any) -> None:
