@@ -29,9 +29,23 @@ from typing import Any
 from flowyml.backend import BackendError, ConfigError, DockerConfig
 from flowyml_docker.engine import engine_errors
 from flowyml_docker.project_source import ProjectSource
-from flowyml_docker.wheels import Wheel, dependency_wheels, distribution_wheel, pinned_dependencies
+from flowyml_docker.wheels import (
+    Wheel,
+    dependency_wheels,
+    distribution_identity,
+    distribution_wheel,
+    pinned_dependencies,
+)
 
-__all__ = ["BuildOptions", "ImageResult", "ensure_image", "require_image"]
+__all__ = [
+    "BuildOptions",
+    "ImageIdentity",
+    "ImageResult",
+    "ensure_image",
+    "existing_image",
+    "image_identity",
+    "require_image",
+]
 
 # Bump when the generated Dockerfile changes, so images built by older code are not reused.
 GENERATOR_VERSION = 2
@@ -127,6 +141,86 @@ def _dockerfile_value(value: str) -> str:
     return json.dumps(value, ensure_ascii=False).replace("$", "\\$")
 
 
+@dataclass(frozen=True)
+class ImageIdentity:
+    """What names the image a run needs, known before anything is built.
+
+    Attributes:
+        tag: ``flowyml/<pipeline>:<hash>``.
+        content_hash: the hash of everything that goes into the image.
+        requirements: the pinned requirements installed in it.
+        dockerfile: the user's Dockerfile it builds on, if any.
+    """
+
+    tag: str
+    content_hash: str
+    requirements: list[str]
+    dockerfile: Path | None
+
+
+def image_identity(
+    pipeline_name: str,
+    source: ProjectSource,
+    docker_config: DockerConfig,
+    options: BuildOptions,
+    base_image_id: str,
+) -> ImageIdentity:
+    """The tag and content hash of the image :func:`ensure_image` builds, without
+    building anything: what ``--plan`` shows and what a run builds are one computation.
+
+    Raises:
+        BackendError: a flowyml distribution is not installed.
+        ConfigError: the user's Dockerfile does not exist.
+    """
+    dockerfile = _user_dockerfile(source, docker_config)
+    flowyml = [[name, *distribution_identity(name)] for name in options.distributions]
+    requirements = pinned_dependencies(
+        list(options.distributions), dict(options.runtime_requirements)
+    ) + list(docker_config.requirements)
+    fingerprint = {
+        "generator": GENERATOR_VERSION,
+        "base_image": options.base_image,
+        "base_image_id": base_image_id,
+        "flowyml": flowyml,
+        "requirements": requirements,
+        "python_version": options.python_version,
+        "platforms": list(options.platforms),
+        "env": docker_config.env,
+        "build_args": docker_config.build_args,
+        "platform": docker_config.platform,
+        "workdir": docker_config.workdir,
+        "dockerfile": hashlib.sha256(dockerfile.read_bytes()).hexdigest() if dockerfile else None,
+        "project": source.fingerprint(),
+    }
+    content_hash = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
+    tag = f"flowyml/{_slug(pipeline_name)}:{content_hash[:16]}"
+    return ImageIdentity(tag, content_hash, requirements, dockerfile)
+
+
+def existing_image(client: Any, identity: ImageIdentity) -> Any | None:
+    """The engine's image with that tag, or with that content hash (built for another
+    pipeline of the project), or ``None``; only looks.
+
+    Raises:
+        BackendError: the engine cannot be asked.
+    """
+    from docker.errors import ImageNotFound
+
+    try:
+        return client.images.get(identity.tag)
+    except ImageNotFound:
+        pass  # maybe built for another pipeline of the project
+    except engine_errors() as exc:
+        raise BackendError(f"cannot look up image '{identity.tag}': {exc}") from None
+    try:
+        same = client.images.list(
+            filters={"label": f"flowyml.content_hash={identity.content_hash}"}
+        )
+    except engine_errors() as exc:
+        raise BackendError(f"cannot list the engine's images: {exc}") from None
+    return same[0] if same else None
+
+
 def ensure_image(
     client: Any,
     pipeline_name: str,
@@ -156,44 +250,21 @@ def ensure_image(
         require_image(client, docker_config.image, options.pull_base_image)
         return ImageResult(docker_config.image, "", True, 0.0, docker_config.image)
     base = require_image(client, options.base_image, options.pull_base_image)
-    dockerfile = _user_dockerfile(source, docker_config)
+    identity = image_identity(pipeline_name, source, docker_config, options, base.id)
+    tag, content_hash = identity.tag, identity.content_hash
+    found = existing_image(client, identity)
+    if found is not None:
+        if tag not in (found.tags or []):  # built for another pipeline of the project
+            repository, _, version = tag.rpartition(":")
+            found.tag(repository, version)
+            say(f"image {tag} is the project's existing image {found.short_id}; nothing to build")
+        else:
+            say(f"image {tag} is up to date; nothing to build")
+        seconds = time.perf_counter() - started
+        return ImageResult(tag, content_hash, True, seconds, options.base_image)
+    dockerfile = identity.dockerfile
     wheels = [distribution_wheel(name) for name in options.distributions]
-    requirements = pinned_dependencies(
-        list(options.distributions), dict(options.runtime_requirements)
-    ) + list(docker_config.requirements)
-    fingerprint = {
-        "generator": GENERATOR_VERSION,
-        "base_image": options.base_image,
-        "base_image_id": base.id,
-        "flowyml": [[w.name, w.version, w.digest] for w in wheels],
-        "requirements": requirements,
-        "python_version": options.python_version,
-        "platforms": list(options.platforms),
-        "env": docker_config.env,
-        "build_args": docker_config.build_args,
-        "platform": docker_config.platform,
-        "workdir": docker_config.workdir,
-        "dockerfile": hashlib.sha256(dockerfile.read_bytes()).hexdigest() if dockerfile else None,
-        "project": source.fingerprint(),
-    }
-    content_hash = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
-    tag = f"flowyml/{_slug(pipeline_name)}:{content_hash[:16]}"
-    from docker.errors import ImageNotFound
-
-    try:
-        client.images.get(tag)
-        say(f"image {tag} is up to date; nothing to build")
-        seconds = time.perf_counter() - started
-        return ImageResult(tag, content_hash, True, seconds, options.base_image)
-    except ImageNotFound:
-        pass  # maybe built for another pipeline of the project; else built below
-    same = client.images.list(filters={"label": f"flowyml.content_hash={content_hash}"})
-    if same:
-        repository, _, version = tag.rpartition(":")
-        same[0].tag(repository, version)
-        say(f"image {tag} is the project's existing image {same[0].short_id}; nothing to build")
-        seconds = time.perf_counter() - started
-        return ImageResult(tag, content_hash, True, seconds, options.base_image)
+    requirements = identity.requirements
     deps = dependency_wheels(requirements, options.python_version, list(options.platforms))
     base_name = options.base_image
     lines: list[str] = []

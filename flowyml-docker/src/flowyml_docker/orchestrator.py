@@ -24,11 +24,13 @@ from flowyml.backend import (
     MachineCatalog,
     Project,
     ResourceConfig,
+    RunPlan,
     SubmissionResult,
     SubmitOptions,
     TrackedRemoteOrchestrator,
     load_machine_catalog,
     open_project,
+    plan_run,
     validated_settings,
 )
 from flowyml_docker.config import DockerOrchestratorConfig
@@ -182,6 +184,56 @@ class DockerOrchestrator(TrackedRemoteOrchestrator):
         return self.start_run(
             tracker, executor, pipeline, run_context, inputs, submit, project, store, metadata
         )
+
+    def plan(
+        self,
+        pipeline: Any,
+        *,
+        context: Any = None,
+        inputs: dict[str, Any] | None = None,
+        resources: ResourceConfig | None = None,
+        docker_config: DockerConfig | None = None,
+        stack: Any = None,
+    ) -> RunPlan:
+        """What a run would do: its groups, cached steps, image tag and whether it would
+        be built, containers and cost; nothing is built or started.
+
+        Args:
+            pipeline: the pipeline.
+            context: the run's parameters (a ``Context`` or plain values).
+            inputs: values for inputs no step produces.
+            resources: default resources of groups that ask for none.
+            docker_config: image settings (default: the ``docker`` setting).
+            stack: the stack (artifact store, cache switch).
+
+        Raises:
+            BackendError: the engine cannot be asked.
+            PipelineDefinitionError: the pipeline cannot run as defined.
+        """
+        from flowyml_docker.image_plan import plan_image
+
+        project = open_project()
+        config = self.config.docker_config(docker_config)
+        source = locate_project(pipeline, config.workdir, self.config.project_dir)
+        options = self.config.build_options(config)
+        image = plan_image(self.client(), pipeline.name, source, config, options)
+        planned = plan_run(
+            pipeline,
+            self.name,
+            context=Context.coerce(context, pipeline.context),
+            inputs=inputs,
+            project=project,
+            artifact_store=project.artifact_store(stack),
+            use_cache=stack.cache if stack is not None else True,
+            executor=DockerExecutor,
+            default_resources=resources,
+        )
+        return planned.with_backend_facts(
+            image=image.reference,
+            image_action="build" if image.action == "build" else "reuse",
+            details={"image": {**image.facts, "base_image": options.base_image}},
+            notes=[image.note] if image.note else None,
+        ).priced(self.machine_catalog(project), by_machine_type=False)
 
     # -- runs of other processes, from their containers' labels ------------------------------
     def foreign_status(self, run_id: str) -> ExecutionStatus | None:

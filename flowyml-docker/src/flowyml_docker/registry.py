@@ -15,13 +15,40 @@ from typing import Any
 from flowyml.backend import BackendError
 from flowyml_docker.engine import engine_errors
 
-__all__ = ["JobImage", "image_for_jobs", "push_image", "remote_reference"]
+__all__ = [
+    "JobImage",
+    "image_for_jobs",
+    "push_image",
+    "registry_holds",
+    "remote_reference",
+]
 
 
 def remote_reference(local_tag: str, repository: str) -> str:
     """``flowyml/name:hash`` -> ``REPOSITORY/name:hash``."""
     name = local_tag.split("/", 1)[-1]
     return f"{repository.rstrip('/')}/{name}"
+
+
+def registry_holds(
+    client: Any, image: Any, reference: str, auth_config: dict[str, str] | None = None
+) -> bool:
+    """Whether the registry holds ``reference`` as exactly the engine's ``image`` (its
+    digest is one the image was pushed under); only reads the registry.
+
+    Args:
+        client: a docker client.
+        image: the engine's image.
+        reference: ``REGISTRY/name:tag``.
+        auth_config: registry credentials (``None``: the engine's own configuration).
+    """
+    target = reference.rpartition(":")[0]
+    digests = set(image.attrs.get("RepoDigests") or [])
+    try:
+        remote = client.images.get_registry_data(reference, auth_config=auth_config)
+    except engine_errors():
+        return False  # not in the registry yet (or not readable): pushing tells for sure
+    return f"{target}@{remote.id}" in digests
 
 
 def push_image(
@@ -52,14 +79,9 @@ def push_image(
     try:
         image = client.images.get(local_tag)
         image.tag(target, tag)
-        digests = set(image.attrs.get("RepoDigests") or [])
-        try:
-            remote = client.images.get_registry_data(reference, auth_config=auth_config)
-            if f"{target}@{remote.id}" in digests:
-                say(f"{reference} is already in the registry")
-                return reference, True
-        except engine_errors():
-            pass  # not in the registry yet (or not readable): pushing tells for sure
+        if registry_holds(client, image, reference, auth_config):
+            say(f"{reference} is already in the registry")
+            return reference, True
         say(f"pushing {reference}")
         for chunk in client.api.push(
             target, tag=tag, stream=True, decode=True, auth_config=auth_config

@@ -33,7 +33,14 @@ from urllib.parse import unquote, urlparse
 
 from flowyml.backend import BackendError
 
-__all__ = ["Wheel", "cache_dir", "dependency_wheels", "distribution_wheel", "pinned_dependencies"]
+__all__ = [
+    "Wheel",
+    "cache_dir",
+    "dependency_wheels",
+    "distribution_identity",
+    "distribution_wheel",
+    "pinned_dependencies",
+]
 
 _NOT_SOURCE = ("build", "dist", "*.egg-info", "__pycache__", ".git", ".nox", ".venv", "*.pyc")
 _NAME_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -96,21 +103,36 @@ def _tree_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
+def distribution_identity(name: str) -> tuple[str, str]:
+    """The version of the installed distribution ``name`` and the digest of its sources
+    (or installed files): what names its wheel, found without building it.
+
+    Raises:
+        BackendError: it is not installed.
+    """
+    dist = _installed(name)
+    source = _source_dir(dist)
+    return dist.version, _tree_digest(source) if source else _installed_digest(dist)
+
+
+def _installed(name: str) -> metadata.Distribution:
+    try:
+        return metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        raise BackendError(
+            f"distribution '{name}' is not installed on the host, so it cannot be put in the image"
+        ) from None
+
+
 def distribution_wheel(name: str) -> Wheel:
     """A wheel of the installed distribution ``name`` (built or repacked once, cached).
 
     Raises:
         BackendError: it is not installed, or its wheel cannot be built.
     """
-    try:
-        dist = metadata.distribution(name)
-    except metadata.PackageNotFoundError:
-        raise BackendError(
-            f"distribution '{name}' is not installed on the host, so it cannot be put in the image"
-        ) from None
-    version = dist.version
+    dist = _installed(name)
     source = _source_dir(dist)
-    digest = _tree_digest(source) if source else _installed_digest(dist)
+    version, digest = distribution_identity(name)
     folder = cache_dir() / "flowyml" / f"{_normalise(name)}-{version}-{digest[:16]}"
     found = sorted(folder.glob("*.whl")) if folder.is_dir() else []
     if not found:
