@@ -29,11 +29,13 @@ from flowyml.backend import (
     MachineCatalog,
     Project,
     ResourceConfig,
+    RunPlan,
     RunTracker,
     SubmissionResult,
     SubmitOptions,
     TrackedRemoteOrchestrator,
     load_machine_catalog,
+    plan_run,
     validated_settings,
 )
 from flowyml_docker.secrets import Redactor
@@ -215,38 +217,72 @@ class KubernetesOrchestrator(TrackedRemoteOrchestrator):
         resources: ResourceConfig | None = None,
         docker_config: DockerConfig | None = None,
         stack: Any = None,
-    ) -> str:
-        """The Jobs (and Secrets, without values) a run would create, as YAML documents.
+        *,
+        context: Any = None,
+        inputs: dict[str, Any] | None = None,
+    ) -> RunPlan:
+        """What a run would do: groups, cached steps, image tag and whether it would be
+        built, Jobs and cost; the Jobs (and Secrets, without values) as YAML documents in
+        ``details["yaml"]``. Nothing is created, built or pushed.
 
-        Nothing is created and no image is built: an image to be built is shown as
-        ``REGISTRY/PIPELINE:<content hash, known once built>``.
+        An image whose tag is not known before the run (its base image is not on the
+        engine) is shown as ``REGISTRY/PIPELINE:<content-hash>``.
 
         Raises:
             ConfigError: the settings are incomplete.
+            BackendError: the Docker engine cannot be asked about the image.
         """
         from flowyml.backend import open_project
+        from flowyml_docker.image_plan import plan_image_for_jobs
         from flowyml_k8s.plan import render_plan
 
         self.require_valid_settings()
+        project = open_project()
         config = self.config.docker_config(docker_config)
-        store, artifact_path = self.artifact_store(open_project(), stack)
-        image = (
-            self.config.image
-            or config.image
-            or (f"{self.config.image_registry}/{pipeline.name}:<content-hash>")
+        store, artifact_path = self.artifact_store(project, stack)
+        image = plan_image_for_jobs(
+            self.config,
+            pipeline,
+            config,
+            repository=str(self.config.image_registry),
+            prebuilt=self.config.image or config.image,
         )
-        return render_plan(
+        reference = (
+            image.reference or f"{self.config.image_registry}/{pipeline.name}:<content-hash>"
+        )
+        text = render_plan(
             pipeline,
             run_id,
             self.config,
             self.apis.namespace,
-            image=image,
+            image=reference,
             store_uri=store.root,
             artifact_path=artifact_path,
             env=self.container_env(config),
             secret_keys=sorted(config.secret_env),
             default_resources=resources,
         )
+        planned = plan_run(
+            pipeline,
+            self.name,
+            context=Context.coerce(context, pipeline.context),
+            inputs=inputs,
+            project=project,
+            artifact_store=store,
+            use_cache=stack.cache if stack is not None else True,
+            executor=KubernetesExecutor,
+            default_resources=resources,
+        )
+        return planned.with_backend_facts(
+            image=reference,
+            image_action="build" if image.action == "build" else "reuse",
+            details={
+                "yaml": text,
+                "namespace": self.apis.namespace,
+                "image": {**image.facts, "push": image.push},
+            },
+            notes=[image.note] if image.note else None,
+        ).priced(self.machine_catalog(project), by_machine_type=False)
 
     # -- runs of other processes, from their objects' labels -------------------------------
     def foreign_status(self, run_id: str) -> ExecutionStatus | None:
