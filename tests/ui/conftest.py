@@ -81,7 +81,7 @@ class Cli(FlowymlCli):
                 match = SERVING.search(lines.get(timeout=0.1))
             except queue.Empty:
                 if process.poll() is not None:
-                    pytest.fail(f"flowyml ui exited {process.returncode}: {process.stderr.read()}")  # type: ignore[union-attr]
+                    pytest.fail(f"flowyml ui exited {process.returncode}: {process.stderr.read()}")
                 return None
             return match.group(1) if match else None
 
