@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import sys
 import threading
@@ -21,12 +22,13 @@ _PROJECT_MARKERS = ("flowyml.yaml", "pyproject.toml", ".git", ".flowyml")
 
 
 def find_project(start: Path | None) -> Project:
-    """The project holding ``start`` (default: the working directory).
+    """The project holding ``start`` (default: ``FLOWYML_PROJECT``, else the working
+    directory).
 
     Raises:
         UiError: no folder from ``start`` upwards is a project, or its configuration is bad.
     """
-    here = (start or Path.cwd()).resolve()
+    here = (start or Path(os.environ.get("FLOWYML_PROJECT") or Path.cwd())).resolve()
     if not here.is_dir():
         raise UiError(f"no such folder: {here}")
     if not any((folder / m).exists() for folder in (here, *here.parents) for m in _PROJECT_MARKERS):

@@ -21,6 +21,8 @@ from flowyml_ui.run_views import log_rows, run_summary, runs_listing, step_view
 __all__ = ["run_events", "runs_events", "sse"]
 
 KEEPALIVE_SECONDS = 15.0
+# A step's record changes with one of these (its usage and outputs come with its end).
+_STEP_CHANGES = ("status", "started_at", "finished_at", "retries", "error", "exit_code")
 
 
 def sse(event: str, data: Any, event_id: int | None = None) -> str:
@@ -72,7 +74,7 @@ async def run_events(
     and, once the run finished and a poll found no row left to send, ``end``.
     """
     seen_run = ""
-    seen_steps: dict[str, str] = {}
+    seen_steps: dict[str, tuple[Any, ...]] = {}
     cursor = after
     quiet_since = time.monotonic()
     while not await request.is_disconnected():
@@ -85,9 +87,9 @@ async def run_events(
             yield sse("run", run)
         changed = []
         for step in steps:
-            payload = json.dumps(step, sort_keys=True, default=str)
-            if seen_steps.get(step["name"]) != payload:
-                seen_steps[step["name"]] = payload
+            key = tuple(step[field] for field in _STEP_CHANGES)
+            if seen_steps.get(step["name"]) != key:
+                seen_steps[step["name"]] = key
                 changed.append(step)
         if changed:
             sent = True
