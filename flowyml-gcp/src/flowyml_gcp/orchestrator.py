@@ -30,6 +30,7 @@ from flowyml.backend import (
     MachineCatalog,
     Project,
     ResourceConfig,
+    RunPlan,
     RunTracker,
     SubmissionResult,
     SubmitOptions,
@@ -236,6 +237,36 @@ class VertexAIOrchestrator(TrackedRemoteOrchestrator):
         }
         return self.start_run(
             state, executor, pipeline, run_context, inputs, submit, project, store, metadata
+        )
+
+    def plan(
+        self,
+        pipeline: Any,
+        *,
+        context: Any = None,
+        inputs: dict[str, Any] | None = None,
+        resources: ResourceConfig | None = None,
+        docker_config: DockerConfig | None = None,
+        stack: Any = None,
+    ) -> RunPlan:
+        """What a run would do: groups, cached steps, each group's machine type, the
+        image and whether it would be built or pushed, CustomJobs and the cost at the
+        catalog's prices. Nothing is created, built or pushed.
+
+        Raises:
+            ConfigError: the settings are incomplete, or no machine fits a group.
+            BackendError: the Docker engine cannot be asked about the image.
+        """
+        from flowyml_gcp.plan import plan_vertex_run
+
+        return plan_vertex_run(
+            self,
+            pipeline,
+            context=context,
+            inputs=inputs,
+            resources=resources,
+            docker_config=docker_config,
+            stack=stack,
         )
 
     def _image(
