@@ -28,6 +28,7 @@ from flowyml.backend import (
     MachineCatalog,
     Project,
     ResourceConfig,
+    RunPlan,
     RunTracker,
     SubmissionResult,
     SubmitOptions,
@@ -221,6 +222,36 @@ class SageMakerOrchestrator(TrackedRemoteOrchestrator):
         }
         return self.start_run(
             state, executor, pipeline, run_context, inputs, submit, project, store, metadata
+        )
+
+    def plan(
+        self,
+        pipeline: Any,
+        *,
+        context: Any = None,
+        inputs: dict[str, Any] | None = None,
+        resources: ResourceConfig | None = None,
+        docker_config: DockerConfig | None = None,
+        stack: Any = None,
+    ) -> RunPlan:
+        """What a run would do: groups, cached steps, each group's instance type, the
+        image and whether it would be built or pushed, training jobs and the cost at the
+        catalog's prices. Nothing is created, built or pushed.
+
+        Raises:
+            ConfigError: the settings are incomplete, or no instance fits a group.
+            BackendError: AWS or the Docker engine cannot be asked.
+        """
+        from flowyml_aws.plan import plan_sagemaker_run
+
+        return plan_sagemaker_run(
+            self,
+            pipeline,
+            context=context,
+            inputs=inputs,
+            resources=resources,
+            docker_config=docker_config,
+            stack=stack,
         )
 
     def _image(
