@@ -86,6 +86,7 @@ fan_out = Pipeline("dask-fan-out", steps=[*(globals()[f"b{i}"] for i in range(64
 @step(outputs=["slept"])
 def nap(probe_dir: str) -> int:
     """Notes its pid, then sleeps until the run is stopped."""
+    print("napping", flush=True)
     (Path(probe_dir) / "nap").write_text(str(os.getpid()))
     time.sleep(120)
     return 1

@@ -191,6 +191,44 @@ class TestInterrupt(ConformanceBase):
         wait_for(lambda: not _alive(pid), 30, f"the worker process {pid} running the step to end")
         assert not _running(dask_cluster, run.run_id)
 
+    def test_runs_stop_from_another_process_cancels_the_run_its_output_kept(
+        self, conformance: ConformanceProject, dask_cluster: DaskCluster
+    ) -> None:
+        from cli_process import FlowymlCli, only_run
+
+        from flowyml.storage.database import Database
+        from flowyml.storage.run_store import RunStore
+
+        cli = FlowymlCli(conformance.root)
+        probes = conformance.probe_dir
+        try:
+            process = cli.start(
+                "run",
+                f"{Path(pipelines.__file__)}:sleepy",
+                "--backend",
+                conformance.nocache_stack,
+                "-p",
+                f"probe_dir={probes}",
+            )
+            note = wait_for(lambda: next(probes.glob("nap"), None), 60, "the step to run")
+            pid = int(wait_for(note.read_text, 5, "its pid"))
+            run_id = only_run(conformance.root).run_id
+            store = RunStore(Database(conformance.root / ".flowyml" / "flowyml.db"))
+
+            def printed() -> str:
+                return "".join(text for _, _, text in store.get_logs(run_id, "nap"))
+
+            wait_for(lambda: "napping" in printed(), 30, "the task's line in the run store")
+            stopped = cli.run("runs", "stop", run_id)
+            assert stopped.returncode == 0, stopped.stderr
+            assert process.wait(60) == 130, process.stderr.read() if process.stderr else ""
+        finally:
+            cli.stop_all()
+        assert only_run(conformance.root).status.value == "cancelled"
+        assert "napping" in printed()
+        wait_for(lambda: not _alive(pid), 30, f"the worker process {pid} running the step to end")
+        assert not _running(dask_cluster, run_id)
+
 
 def _of(client: Any, cluster: DaskCluster) -> bool:
     scheduler = getattr(client, "scheduler", None)

@@ -32,6 +32,7 @@ from flowyml.backend import (
     LaunchOutcome,
     MachineCatalog,
     Project,
+    RunPlan,
     TaskExecutor,
     live_output,
     load_machine_catalog,
@@ -66,6 +67,25 @@ class DaskExecutor(TaskExecutor):
             ConfigError: the price file is not a valid catalog.
         """
         return load_machine_catalog("dask", None, project)
+
+    def plan(
+        self,
+        pipeline: Any,
+        *,
+        context: Any = None,
+        inputs: dict[str, Any] | None = None,
+        stack: Any = None,
+        **_image_and_defaults: Any,
+    ) -> RunPlan:
+        """What a run would do: groups (one task each), cached steps, each task's worker
+        resources and the cost when the project has a price file; no cluster is reached.
+
+        Raises:
+            PipelineDefinitionError: the pipeline cannot run as defined.
+        """
+        from flowyml_dask.plan import plan_dask_run
+
+        return plan_dask_run(self, pipeline, context=context, inputs=inputs, stack=stack)
 
     #: Where streamed output goes instead of stdout: set by ``Pipeline.run`` when its
     #: caller listens, to a relay whose ``write(name, text)`` passes it to the listener.
@@ -209,10 +229,12 @@ class DaskExecutor(TaskExecutor):
         live = live_output(self._run_id, step_name) if self._run_id else None
         if live is not None:  # the run store shows it while the step runs
             live(text)
+        if not self.echo_logs:
+            return
         relay = self.step_output
         if relay is not None:
             relay.write(step_name, text)
-        elif self.echo_logs:
+        else:
             sys.stdout.write(text)
             sys.stdout.flush()
 
@@ -270,7 +292,7 @@ class DaskExecutor(TaskExecutor):
                     project_name,
                     self._topic(self._run_id or ""),
                     key,
-                    self.echo_logs,
+                    True,  # workers always send what steps print: the run store keeps it live
                     key=key,
                     resources=wanted or None,
                     workers=workers or None,
