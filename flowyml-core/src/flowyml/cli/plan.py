@@ -52,8 +52,7 @@ def build_plan(
             project=project,
             artifact_store=project.artifact_store(stack),
             use_cache=stack.cache,
-            executor=instance,
-            default_resources=stack.resources,
+            executor=instance,  # executors get no stack defaults: a run passes them none
         )
         catalog = load_machine_catalog(stack.backend, None, project)
         return planned.priced(catalog, by_machine_type=False)
