@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ def _collect(events: Any) -> list[tuple[str, Any]]:
             out.append((lines["event"], json.loads(lines["data"])))
         return out
 
-    return anyio.run(collect)
+    # In a thread of its own: Playwright's sync API keeps an event loop in the main thread.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, collect).result(timeout=60)
 
 
 @pytest.fixture
