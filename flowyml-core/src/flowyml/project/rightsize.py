@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from flowyml.errors import FlowyMLError
+from flowyml.project.machine_fit import MachineFit
 from flowyml.records.resources import ResourceConfig
 from flowyml.records.status import ExecutionStatus
 from flowyml.records.usage import ResourceUsage
@@ -119,7 +120,7 @@ class StepSizing:
     current: ResourceConfig
     suggested: ResourceConfig | None
     notes: list[str] = field(default_factory=list)
-    machines: list[Any] = field(default_factory=list)
+    machines: list[MachineFit] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values (``flowyml rightsize --json``)."""
