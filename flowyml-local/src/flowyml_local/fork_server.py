@@ -10,7 +10,9 @@ status. Each step still runs in a process of its own that no other step ran in.
 
 Protocol, one JSON object per line. Client to server on stdin:
 ``{"id": N, "args": [...], "env": {...}, "log": PATH}``. Server to client on stdout:
-``{"id": N, "pid": PID}`` once forked, ``{"id": N, "status": WAITSTATUS}`` when it ended.
+``{"id": N, "pid": PID}`` once forked, ``{"id": N, "status": WAITSTATUS, "rusage": [USER,
+SYSTEM, PEAK_BYTES]}`` when it ended (its CPU seconds and peak resident memory, with those
+of the processes it waited for, as ``wait4`` reports them).
 When stdin closes (the client exited, or was killed) the server kills the children still
 running and exits once they are reaped: no step outlives the process that owns its run.
 """
@@ -24,13 +26,31 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import IO, Any
 
 from flowyml_local.module_preload import Preload, import_in_child, preload_modules
 
-__all__ = ["ForkServer", "serve"]
+__all__ = ["ChildExit", "ForkServer", "serve"]
 
 _START = "from flowyml_local.fork_server import serve; serve()"
+
+
+@dataclass(frozen=True)
+class ChildExit:
+    """How a forked child ended, and what it and the children it waited for used.
+
+    Attributes:
+        status: its wait status.
+        cpu_user_seconds: CPU time in user mode.
+        cpu_system_seconds: CPU time in the kernel.
+        peak_memory_bytes: the largest peak resident memory among them.
+    """
+
+    status: int
+    cpu_user_seconds: float = 0.0
+    cpu_system_seconds: float = 0.0
+    peak_memory_bytes: int | None = None
 
 
 def _reseed_random_generators() -> None:
@@ -130,15 +150,18 @@ def serve() -> None:
                 children[pid] = request["id"]
                 open_input = _answer(out, {"id": request["id"], "pid": pid}, children)
         while children:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
             if pid == 0:
                 break
             request_id = children.pop(pid, None)
             if request_id is not None and open_input:
-                open_input = _answer(out, {"id": request_id, "status": status}, children)
+                peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+                rusage = [usage.ru_utime, usage.ru_stime, peak]
+                answer = {"id": request_id, "status": status, "rusage": rusage}
+                open_input = _answer(out, answer, children)
 
 
-def _answer(out: IO[str], message: dict[str, int], children: dict[int, int]) -> bool:
+def _answer(out: IO[str], message: dict[str, Any], children: dict[int, int]) -> bool:
     """Send one answer; False when the client is gone (its children are then killed)."""
     try:
         out.write(json.dumps(message) + "\n")
@@ -185,7 +208,7 @@ class ForkServer:
         self._next_id = 0
         self._ready: Future[Preload] = Future()
         self._pids: dict[int, Future[int]] = {}
-        self._statuses: dict[int, Future[int]] = {}
+        self._statuses: dict[int, Future[ChildExit]] = {}
 
     def _ensure_started(self) -> Future[Preload]:
         if self._process is None or self._process.poll() is not None:
@@ -219,11 +242,14 @@ class ForkServer:
                 elif "pid" in message:
                     self._pids.pop(message["id"]).set_result(message["pid"])
                 else:
-                    self._statuses.pop(message["id"]).set_result(message["status"])
+                    user, system, peak = message.get("rusage") or (0.0, 0.0, None)
+                    ended = ChildExit(message["status"], user, system, peak)
+                    self._statuses.pop(message["id"]).set_result(ended)
         with self._lock:  # the server died: fail whatever still waits on it
             if not ready.done():
                 ready.set_exception(RuntimeError("the fork server exited while starting"))
-            for future in [*self._pids.values(), *self._statuses.values()]:
+            waiting: list[Future[Any]] = [*self._pids.values(), *self._statuses.values()]
+            for future in waiting:
                 future.set_exception(RuntimeError("the fork server exited"))
             self._pids.clear()
             self._statuses.clear()
@@ -267,14 +293,14 @@ class ForkServer:
         log: str,
         path: list[str],
         modules: tuple[str, ...] = (),
-    ) -> tuple[int, Future[int]]:
-        """Fork a child running ``flowyml ARGS``; returns its pid and its wait status.
+    ) -> tuple[int, Future[ChildExit]]:
+        """Fork a child running ``flowyml ARGS``; returns its pid and how it ends.
 
         The child imports ``modules`` first (a no-op for those the server imported);
         when that fails, it writes why to ``log + ".import-error"`` and exits with 1.
         """
         pid_future: Future[int] = Future()
-        status_future: Future[int] = Future()
+        status_future: Future[ChildExit] = Future()
         with self._lock:
             self._ensure_started()
             process = self._process

@@ -32,6 +32,7 @@ from flowyml.backend import (
     ExecutionResult,
     ExecutorConfig,
     LaunchOutcome,
+    ResourceUsage,
     TaskExecutor,
     live_output,
 )
@@ -39,7 +40,7 @@ from flowyml_local import server_pool
 from flowyml_local.module_preload import module_targets
 
 if TYPE_CHECKING:
-    from flowyml_local.fork_server import ForkServer
+    from flowyml_local.fork_server import ChildExit, ForkServer
 
 __all__ = ["SubprocessExecutor", "SubprocessExecutorConfig"]
 
@@ -236,21 +237,22 @@ class SubprocessExecutor(TaskExecutor):
                 # The child writes to this file, not to a pipe of ours: follow it as it grows.
                 follower = _Follower(open(log_path, "rb"), echo, keep=False)  # noqa: SIM115
             env = {**self.env, "PYTHONUNBUFFERED": "1"}
+            started = time.perf_counter()
             pid, status = server.launch(args, env, log_path, path, targets)
             with self._live_lock:
                 self._live.add(pid)
             timed_out = False
             try:
                 try:
-                    wait_status = status.result(timeout=timeout)
+                    ended = status.result(timeout=timeout)
                 except concurrent.futures.TimeoutError:
                     timed_out = True
                     _signal_group(pid, signal.SIGTERM)
                     try:
-                        wait_status = status.result(timeout=_KILL_GRACE)
+                        ended = status.result(timeout=_KILL_GRACE)
                     except concurrent.futures.TimeoutError:
                         _signal_group(pid, signal.SIGKILL)
-                        wait_status = status.result(timeout=30)
+                        ended = status.result(timeout=30)
             except BaseException:
                 _signal_group(pid, signal.SIGKILL)
                 raise
@@ -263,7 +265,13 @@ class SubprocessExecutor(TaskExecutor):
             if os.path.exists(import_error):
                 with open(import_error, encoding="utf-8", errors="replace") as report:
                     reason = report.read()
-            return LaunchOutcome(os.waitstatus_to_exitcode(wait_status), logs, timed_out, reason)
+            return LaunchOutcome(
+                os.waitstatus_to_exitcode(ended.status),
+                logs,
+                timed_out,
+                reason,
+                usage=_child_usage(ended, time.perf_counter() - started),
+            )
         finally:
             if follower is not None:
                 follower.finish()  # every line is passed on before the step is reported
@@ -327,6 +335,21 @@ class _Follower:
             head, newline, self._partial = text.rpartition("\n")
             if newline:
                 self._echo(head + newline)
+
+
+def _child_usage(ended: ChildExit, wall_seconds: float) -> ResourceUsage:
+    """What the whole child used, as its wait status reports it: recorded for the step
+    that was running when it died (a step that ended wrote its own, per step)."""
+    return ResourceUsage(
+        wall_seconds=wall_seconds,
+        cpu_user_seconds=ended.cpu_user_seconds,
+        cpu_system_seconds=ended.cpu_system_seconds,
+        peak_memory_bytes=ended.peak_memory_bytes,
+        gpu_peak_memory_bytes=None,
+        exact=True,
+        source="rusage",
+        memory_limit_bytes=None,
+    )
 
 
 def _print(text: str) -> None:
