@@ -95,7 +95,7 @@ def render_plan(plan: RunPlan, console: Any = None) -> None:
     from rich.table import Table
 
     if console is None:
-        console = Console(width=None if sys.stdout.isatty() else 120)
+        console = Console(width=None if sys.stdout.isatty() else 100)
     title = f"Plan: pipeline '{plan.pipeline}' on {plan.backend} (nothing submitted)"
     table = Table(title=title, title_justify="left", show_lines=True)
     for column in ("group", "steps", "machine / resources", "image", "time", "cost"):

@@ -176,7 +176,7 @@ class _KeyWalk:
             params = params_for(step.name, self.context, None)
             own = {k: params[k] for k in step.context_params if k in params}
             key, hit = lookup_cache(step, inputs, own, self.cache, self.store)
-            reason = "in the cache" if hit is not None else "not in the cache (new key)"
+            reason = "in the cache" if hit is not None else "not in the cache"
         cached = hit is not None
         if key is not None:
             # Cached or run, a step with a key gives its outputs fingerprints from it.

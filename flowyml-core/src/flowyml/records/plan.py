@@ -276,7 +276,7 @@ def _priced_group(
         )
     if group.estimated_seconds is None:
         never = [s.name for s in group.step_plans if not s.cached and s.estimated_seconds is None]
-        note = "unknown: no recorded duration for " + ", ".join(f"'{n}'" for n in never)
+        note = "no recorded duration for " + ", ".join(f"'{n}'" for n in never)
         return group.model_copy(
             update={"estimated_cost": None, "cost_note": note, "priced_as": machine}
         )
