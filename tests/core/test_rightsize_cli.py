@@ -213,3 +213,29 @@ def test_a_broken_price_file_is_named(recorded):
 def test_an_unknown_stack_names_the_defined_stacks(recorded):
     result = CliRunner().invoke(cli, ["rightsize", "training", "--backend", "clod"])
     assert result.exit_code == 2 and "unknown stack or backend 'clod'" in result.output
+
+
+def test_by_name_the_steps_own_resources_come_from_the_pipeline_the_newest_run_names(recorded):
+    runs = RecordedRuns(recorded)
+    reference = f"{recorded / 'pipe.py'}:training"
+    runs.add("r4", 4000, {"train": usage(900, 1.0)}, pipeline_ref=reference)
+    data = json.loads(_rightsize("training", "--json").output)
+    assert {s["step"]: s["current"] for s in data["steps"]}["train"] == {"cpu": 4, "memory": "8Gi"}
+    assert data["notes"] == []
+
+
+def test_a_pipeline_that_cannot_be_imported_is_a_note_not_a_failure(recorded):
+    RecordedRuns(recorded).add("r4", 4000, {"train": usage(900, 1.0)}, pipeline_ref="gone:x")
+    result = _rightsize("training", "--json")
+    assert result.exit_code == 0, result.output
+    notes = json.loads(result.output)["notes"]
+    assert any(n.startswith("could not import gone:x") for n in notes), notes
+
+
+def test_a_step_of_an_execution_group_is_told_the_group_shares_a_machine(recorded):
+    (recorded / "grouped.py").write_text(
+        _PIPELINE.replace('outputs=["model"],', 'outputs=["model"], execution_group="fit",')
+    )
+    data = json.loads(_rightsize("grouped.py", "--json").output)
+    train = next(s for s in data["steps"] if s["step"] == "train")
+    assert any("execution group 'fit'" in note for note in train["notes"])

@@ -7,7 +7,6 @@ The analysis is :mod:`flowyml.project.rightsize`, the machines
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,19 +148,27 @@ def rightsize_pipeline(
         )
     window, measured = measure(project.run_store, name, runs)
     notes: list[str] = []
-    declared = _declared(pipeline, project, name, notes)
+    definition = _definition(pipeline, project, name, notes)
+    own = [] if definition is None else definition.steps
+    declared = {s.name: s.resources for s in own}
+    groups = {s.name: s.execution_group for s in own if s.execution_group}
     config = project.config
     stack_name, stack_config = config.resolve(stack)
     configured = config.step_resources(name)
     if backends is None:
         backends = priced_backends(config, project.root, stack)
     sizings: list[StepSizing] = []
-    for step in step_order(measured, declared or {}):
+    for step in step_order(measured, declared):
         entry = measured.get(step) or Measured()
         current = effective_resources(
-            (declared or {}).get(step), configured.get(step), stack_config.resources
+            declared.get(step), configured.get(step), stack_config.resources
         )
         suggested, step_notes = suggest(entry, current, headroom)
+        if step in groups:
+            step_notes.append(
+                f"runs in execution group '{groups[step]}': the group asks for the largest "
+                "resources of its steps"
+            )
         wall = entry.figures()["wall_seconds_median"]
         sizing = StepSizing(step, entry, current, suggested, step_notes)
         sizing.machines = [
@@ -175,13 +182,13 @@ def rightsize_pipeline(
                            backends, notes)  # fmt: skip
 
 
-def _declared(
+def _definition(
     pipeline: str | PipelineDefinition, project: Project, name: str, notes: list[str]
-) -> Mapping[str, ResourceConfig] | None:
-    """The steps' own resources: from the pipeline, else from the one the newest run
-    names; ``None`` (with a note) when it cannot be imported."""
+) -> PipelineDefinition | None:
+    """The pipeline, else the one the newest run names; ``None`` (with a note) when it
+    cannot be imported, and the steps' own resources are then unknown."""
     if isinstance(pipeline, PipelineDefinition):
-        return {s.name: s.resources for s in pipeline.steps}
+        return pipeline
     newest = project.run_store.list_runs(limit=1, pipeline=name)
     reference = newest[0].pipeline_ref if newest else None
     if reference is None:
@@ -198,4 +205,4 @@ def _declared(
     if not isinstance(found, PipelineDefinition):
         notes.append(f"{reference} is not a pipeline: the steps' own resources are unknown")
         return None
-    return {s.name: s.resources for s in found.steps}
+    return found
