@@ -136,3 +136,7 @@ def test_groups_are_outlined_and_an_array_previews_as_a_table(
     expect(panel.locator(".preview")).to_contain_text("shape 8 \u00d7 3, float64")
     expect(page.locator("#logs")).to_contain_text("features: x, x squared, y")
     page.screenshot(path=str(screenshots / "run-page-grouped.png"))
+    # All steps' output: the group's live lines gave way to its steps' stored ones.
+    page.locator("#logs-all").click()
+    expect(page.locator("#logs")).to_contain_text("[featurize] features: x, x squared, y")
+    assert page.locator("#logs").inner_text().count("features: x, x squared, y") == 1

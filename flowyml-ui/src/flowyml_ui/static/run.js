@@ -59,8 +59,17 @@
       const group = groupOf(name);
       return state.rows.filter((r) => r.live && (r.step === name || (group && r.step === group))).map((r) => r.text);
     }
-    const hasFinal = new Set(state.rows.filter((r) => !r.live).map((r) => r.step));
-    return state.rows.filter((r) => !r.live || !hasFinal.has(r.step)).map((r) => `[${r.step}] ${r.text}`);
+    // A live row is replaced by stored ones: its step's, or, for a group's row, those of
+    // the group's steps once they all finished.
+    const replaced = new Set(state.rows.filter((r) => !r.live).map((r) => r.step));
+    const members = new Map();
+    for (const step of state.steps.values()) {
+      if (step.group) members.set(step.group, [...(members.get(step.group) || []), step]);
+    }
+    for (const [group, steps] of members) {
+      if (steps.every((step) => FINISHED.has(step.status))) replaced.add(group);
+    }
+    return state.rows.filter((r) => !r.live || !replaced.has(r.step)).map((r) => `[${r.step}] ${r.text}`);
   }
 
   function renderLogs() {
