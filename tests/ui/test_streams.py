@@ -47,7 +47,7 @@ def store(project: Path) -> Any:
 
 
 def test_a_disconnected_browser_ends_the_runs_stream(store: Any) -> None:
-    sent = _collect(runs_events(Browser(3), store, None, None, 20, 0.01))
+    sent = _collect(runs_events(Browser(3), store, None, None, 20, 0.01, lambda: False))
     # Three polls of an unchanged store: one event, then nothing until the disconnect.
     assert sent == [("runs", [])]
 
@@ -57,11 +57,11 @@ def test_a_finished_runs_stream_sends_its_steps_and_logs_then_ends(store: Any) -
     store.step_started("r1", "s", 1.0)
     store.append_log("r1", "s", "hello <b>\n")
     store.finish_run("r1", ExecutionStatus.SUCCESS)
-    sent = _collect(run_events(Browser(100), store, "r1", 0, 0.01))
+    sent = _collect(run_events(Browser(100), store, "r1", 0, 0.01, lambda: False))
     kinds = [kind for kind, _ in sent]
     assert kinds == ["run", "steps", "logs", "end"]
     assert sent[2][1][0]["text"] == "hello <b>\n"
     # A reconnecting browser passes the last row's id: nothing is sent twice.
     after = sent[2][1][-1]["id"]
-    again = _collect(run_events(Browser(100), store, "r1", after, 0.01))
+    again = _collect(run_events(Browser(100), store, "r1", after, 0.01, lambda: False))
     assert [kind for kind, _ in again] == ["run", "steps", "end"]

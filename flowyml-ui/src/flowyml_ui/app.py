@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -26,7 +27,12 @@ _NO_STORE = {"cache-control": "no-store"}
 _SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 
 
-def create_app(project: Project, access: Access, poll_interval: float = 0.25) -> Any:
+def create_app(
+    project: Project,
+    access: Access,
+    poll_interval: float = 0.25,
+    stopping: Callable[[], bool] = lambda: False,
+) -> Any:
     """The ASGI application serving ``project``'s runs under ``access``'s rules.
 
     Args:
@@ -34,6 +40,8 @@ def create_app(project: Project, access: Access, poll_interval: float = 0.25) ->
         access: the token, loopback and ``--allow-stop`` rules.
         poll_interval: seconds between two reads of the run store by a run's stream (the
             runs list is read half as often).
+        stopping: true once the server shuts down: the streams end by themselves then,
+            instead of being cancelled.
     """
     store: RunStore = project.run_store
 
@@ -68,7 +76,7 @@ def create_app(project: Project, access: Access, poll_interval: float = 0.25) ->
 
     async def api_runs_stream(request: Request) -> Response:
         pipeline, status, limit = filters(request)
-        events = runs_events(request, store, pipeline, status, limit, 2 * poll_interval)
+        events = runs_events(request, store, pipeline, status, limit, 2 * poll_interval, stopping)
         return StreamingResponse(events, media_type="text/event-stream", headers=_SSE_HEADERS)
 
     async def api_run(request: Request) -> Response:
@@ -82,7 +90,7 @@ def create_app(project: Project, access: Access, poll_interval: float = 0.25) ->
         cursor = request.headers.get("last-event-id") or request.query_params.get("after", "0")
         if not cursor.isdigit():
             raise _BadRequest("after must be a log row id")
-        events = run_events(request, store, run_id, int(cursor), poll_interval)
+        events = run_events(request, store, run_id, int(cursor), poll_interval, stopping)
         return StreamingResponse(events, media_type="text/event-stream", headers=_SSE_HEADERS)
 
     async def api_logs(request: Request) -> Response:

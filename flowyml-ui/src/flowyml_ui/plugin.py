@@ -19,6 +19,8 @@ DEFAULT_PORT = 8765
 @hookimpl
 def flowyml_register_commands(cli: Any) -> None:
     """Add the ``ui`` command."""
+    import signal
+
     import click
 
     @click.command("ui")
@@ -65,5 +67,8 @@ def flowyml_register_commands(cli: Any) -> None:
         except UiError as exc:
             click.echo(f"error: {exc}", err=True)
             raise SystemExit(2) from None
+        except KeyboardInterrupt:
+            # uvicorn stops on Ctrl-C, then raises it again: exit as the other commands do.
+            raise SystemExit(128 + signal.SIGINT) from None
 
     cli.add_command(ui)

@@ -97,14 +97,16 @@ def serve(
         print(f"flowyml ui: {host} is not loopback; the address below carries the token")
     print(f"flowyml ui: runs of {found.root}")
     print(f"flowyml ui: serving at {url}", flush=True)
+    servers: list[uvicorn.Server] = []
     config = uvicorn.Config(
-        create_app(found, access),
+        create_app(found, access, stopping=lambda: bool(servers and servers[0].should_exit)),
         log_level="warning",
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
+    servers.append(server)
     if open_browser:
         threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -38,11 +38,13 @@ async def runs_events(
     status: str | None,
     limit: int,
     interval: float,
+    stopping: Callable[[], bool],
 ) -> AsyncIterator[str]:
-    """``runs`` events: the runs page's rows, each time one of them changes."""
+    """``runs`` events: the runs page's rows, each time one of them changes; until the
+    browser disconnects or the server is ``stopping``."""
     last = ""
     quiet_since = time.monotonic()
-    while not await request.is_disconnected():
+    while not stopping() and not await request.is_disconnected():
         rows = await anyio.to_thread.run_sync(runs_listing, store, pipeline, status, limit)
         payload = json.dumps(rows, sort_keys=True)
         if payload != last:
@@ -65,7 +67,12 @@ def _poll_run(store: RunStore, run_id: str, after: int) -> tuple[Any, list[Any],
 
 
 async def run_events(
-    request: Request, store: RunStore, run_id: str, after: int, interval: float
+    request: Request,
+    store: RunStore,
+    run_id: str,
+    after: int,
+    interval: float,
+    stopping: Callable[[], bool],
 ) -> AsyncIterator[str]:
     """One run's events, each sent when something changed.
 
@@ -77,7 +84,7 @@ async def run_events(
     seen_steps: dict[str, tuple[Any, ...]] = {}
     cursor = after
     quiet_since = time.monotonic()
-    while not await request.is_disconnected():
+    while not stopping() and not await request.is_disconnected():
         run, steps, logs = await anyio.to_thread.run_sync(_poll_run, store, run_id, cursor)
         sent = False
         run_payload = json.dumps(run, sort_keys=True)
