@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from conftest import Cli, UiServer, expect
 
 
 def test_a_thousand_step_run_draws_every_node_within_seconds(
-    cli: Cli, ui: UiServer, page: Any
+    cli: Cli, ui: UiServer, page: Any, screenshots: Path
 ) -> None:
     result = cli.run("run", f"{cli.pipelines}:grid", "--backend", "local", "--quiet")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -30,3 +31,12 @@ def test_a_thousand_step_run_draws_every_node_within_seconds(
     last.scroll_into_view_if_needed()
     last.click()
     expect(page.locator("#step-panel .step-name")).to_have_text("c19r49", timeout=1_000)
+    page.screenshot(path=str(screenshots / "run-page-1000-steps.png"))
+    # Drawn large enough to read, in a pane that scrolls; zooming resizes the drawing.
+    dag = page.locator("#dag")
+    assert dag.evaluate("d => d.scrollHeight > d.clientHeight && d.scrollWidth > d.clientWidth")
+    width = float(page.locator("svg.dag").get_attribute("width"))
+    page.locator("#zoom-out").click()
+    assert float(page.locator("svg.dag").get_attribute("width")) < width
+    page.locator("#zoom-fit").click()
+    assert dag.evaluate("d => d.scrollWidth <= d.clientWidth")

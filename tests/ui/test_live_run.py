@@ -22,7 +22,7 @@ def _row(page: Any) -> Any:
 
 
 def test_a_run_appears_and_goes_from_running_to_success_without_a_reload(
-    cli: Cli, ui: UiServer, page: Any, backend: str
+    cli: Cli, ui: UiServer, page: Any, backend: str, screenshots: Path
 ) -> None:
     page.goto(ui.url)
     page.evaluate("window.__sameDocument = true")
@@ -36,6 +36,7 @@ def test_a_run_appears_and_goes_from_running_to_success_without_a_reload(
     expect(row.locator(".done")).to_have_text("3/3")
     expect(row.locator(".failed")).to_have_text("0")
     assert run.wait(30) == 0
+    page.screenshot(path=str(screenshots / f"runs-page-{backend}.png"))
     assert page.evaluate("window.__sameDocument") is True  # updated in place, never reloaded
 
 
@@ -57,6 +58,7 @@ def test_log_lines_stream_in_order_while_the_step_runs(
     assert "line 6 of 6" not in logs.inner_text()
     page.screenshot(path=str(screenshots / f"run-page-running-{backend}.png"))
     expect(page.locator("#step-status")).to_have_text("success", timeout=30_000)
+    expect(node).to_have_class("node status-success selected")
     lines = [line for line in logs.locator(".line").all_inner_texts() if line.startswith("line")]
     assert lines == [f"line {i} of {LINES}" for i in range(1, LINES + 1)]
     expect(page.locator("#run-status")).to_have_text("success", timeout=30_000)

@@ -74,6 +74,12 @@ const flowymlDag = (() => {
     clear(container).appendChild(root);
 
     let zoom = 1;
+    // Ctrl + wheel zooms the graph instead of the page.
+    container.addEventListener("wheel", (event) => {
+      if (!event.ctrlKey) return;
+      event.preventDefault();
+      setZoom(zoom * (event.deltaY < 0 ? 1.1 : 0.9));
+    }, { passive: false });
     function setZoom(value) {
       zoom = Math.max(0.1, Math.min(3, value));
       root.setAttribute("width", String(Math.round(graph.width * zoom)));
@@ -95,6 +101,10 @@ const flowymlDag = (() => {
       zoomBy(factor) { setZoom(zoom * factor); },
       // The whole width in view: a large graph shrinks, a small one grows up to 1.5 times.
       fit() { setZoom(Math.min(1.5, (container.clientWidth - 4) / graph.width)); },
+      // As fit, but never so small that names cannot be read: a large graph scrolls.
+      fitReadable() {
+        setZoom(Math.max(0.75, Math.min(1.5, (container.clientWidth - 4) / graph.width)));
+      },
     };
   }
 

@@ -189,7 +189,7 @@
     document.getElementById("dag-info").textContent =
       `${nodes} steps · ${detail.graph.edges.length} edges · drawn in ${Math.round(performance.now() - started)} ms` +
       (detail.recorded_graph ? "" : " · no graph was recorded for this run: steps only");
-    state.dag.fit();
+    state.dag.fitReadable();
     renderLogs();
     connect(0);
   }
