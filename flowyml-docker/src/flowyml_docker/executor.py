@@ -14,6 +14,7 @@ import os
 import secrets as random_tokens
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ from flowyml.backend import (
     LaunchOutcome,
     LocalArtifactStore,
     ResourceConfig,
+    ResourceUsage,
     RunTracker,
     TaskExecutor,
     describe_exit,
@@ -282,6 +284,7 @@ class DockerExecutor(TaskExecutor):
         )
         if not created:
             return _not_started(tracker, group)
+        started = time.monotonic()
         try:
             container.start()
         except engine_errors() as exc:
@@ -308,7 +311,8 @@ class DockerExecutor(TaskExecutor):
         finally:
             if timer is not None:
                 timer.cancel()
-        state = container.client.api.inspect_container(container.id)["State"]
+        inspected = container.client.api.inspect_container(container.id)
+        state = inspected["State"]
         follower.join(timeout=5)
         logs = container.logs(stdout=True, stderr=True).decode(errors="replace")
         code = int(state.get("ExitCode", -1))
@@ -333,12 +337,16 @@ class DockerExecutor(TaskExecutor):
         )
         severity = "INFO" if code == 0 else "ERROR"
         tracker.log(f"container {container.name} {reason or describe_exit(code)}", group, severity)
+        limit = (inspected.get("HostConfig") or {}).get("Memory") or None
         return LaunchOutcome(
             code,
             logs,
             timed_out.is_set() and not oom,
             reason,
             cancelled=status is ExecutionStatus.CANCELLED,
+            usage=ResourceUsage.killed_for_memory(limit, time.monotonic() - started)
+            if oom
+            else None,
         )
 
     def _time_out(self, container: Any, flag: threading.Event) -> None:

@@ -24,8 +24,10 @@ from flowyml.backend import (
     ExecutionStatus,
     LaunchOutcome,
     ResourceConfig,
+    ResourceUsage,
     RunTracker,
     TaskExecutor,
+    parse_memory,
     watch_handle,
 )
 from flowyml_docker.secrets import Redactor
@@ -203,6 +205,7 @@ class KubernetesExecutor(TaskExecutor):
 
     def _follow(self, plan: JobPlan, timeout: float | None) -> LaunchOutcome:
         group = plan.group
+        started = time.monotonic()
         cursor = PodLogCursor(self.apis, group, self.redactor.text)
         last: dict[str, Any] = {}
         waiting_since: list[float] = []
@@ -274,7 +277,12 @@ class KubernetesExecutor(TaskExecutor):
         error = describe(state)
         self.tracker.update(group, status=ExecutionStatus.FAILED, exit_code=code, error=error)
         self.tracker.log(f"Job {plan.name} failed: {error}", group, "ERROR")
-        return LaunchOutcome(code, "\n".join(lines), reason=state.reason)
+        usage = None
+        if state.oom_killed:
+            memory = plan.resources.memory
+            limit = parse_memory(memory) if memory else None
+            usage = ResourceUsage.killed_for_memory(limit, time.monotonic() - started)
+        return LaunchOutcome(code, "\n".join(lines), reason=state.reason, usage=usage)
 
     def cancel(self) -> None:
         """Stop the run: submit no further group and delete every Job of it."""

@@ -38,6 +38,7 @@ class JobState:
         fail_now: it cannot start (image), so the group fails without waiting.
         waiting: it is not running yet for a reason that may clear (unschedulable...).
         pod: the name of its pod, once one exists.
+        oom_killed: its container was killed for exceeding its memory limit.
     """
 
     status: ExecutionStatus
@@ -48,6 +49,7 @@ class JobState:
     fail_now: bool = False
     waiting: str | None = None
     pod: str | None = None
+    oom_killed: bool = False
 
 
 def _condition(obj: Obj, kind: str) -> Obj | None:
@@ -66,6 +68,17 @@ def _latest(pods: list[Obj]) -> Obj | None:
     if not pods:
         return None
     return max(pods, key=lambda p: p.get("metadata", {}).get("creationTimestamp") or "")
+
+
+def _oom_killed(pod: Obj | None) -> bool:
+    """Whether the pod's container was killed for exceeding its memory limit."""
+    if pod is None:
+        return False
+    state = _container(pod)
+    ended = (state.get("state") or {}).get("terminated") or (state.get("lastState") or {}).get(
+        "terminated"
+    )
+    return bool(ended and ended.get("reason") == "OOMKilled")
 
 
 def _terminated(pod: Obj, memory: str | None) -> tuple[int | None, str | None]:
@@ -118,7 +131,9 @@ def job_state(job: Obj | None, pods: list[Obj], memory: str | None = None) -> Jo
         code, reason = _terminated(pod, memory) if pod else (None, None)
         if code is None and reason is None:
             reason = f"failed on Kubernetes ({failed.get('reason')}): {failed.get('message')}"
-        return JobState(ExecutionStatus.FAILED, facts, code, reason, pod=pod_name)
+        return JobState(
+            ExecutionStatus.FAILED, facts, code, reason, pod=pod_name, oom_killed=_oom_killed(pod)
+        )
     if job.get("metadata", {}).get("deletionTimestamp"):
         return JobState(ExecutionStatus.RUNNING, {**facts, "phase": "Deleting"}, pod=pod_name)
     if pod is None:
@@ -136,7 +151,8 @@ def _pod_state(pod: Obj, facts: dict[str, Any], memory: str | None) -> JobState:
         # The Job controller has not written its condition yet: the pod says how it ended.
         code, reason = _terminated(pod, memory)
         done = ExecutionStatus.SUCCESS if phase == "Succeeded" else ExecutionStatus.FAILED
-        return JobState(done, facts, 0 if phase == "Succeeded" else code, reason, pod=name)
+        code = 0 if phase == "Succeeded" else code
+        return JobState(done, facts, code, reason, pod=name, oom_killed=_oom_killed(pod))
     unscheduled = next(
         (
             c

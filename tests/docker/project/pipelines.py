@@ -161,3 +161,36 @@ def overrun() -> int:
 
 
 overrunning = Pipeline("docker-overrunning", steps=[overrun])
+
+
+MEGABYTE = 1024 * 1024
+HELD = 300 * MEGABYTE
+CPU_SECONDS = 1.0
+
+
+def hold_and_burn(size: int, cpu_seconds: float) -> int:
+    """Make ``size`` bytes resident (every page touched), and use ``cpu_seconds`` of this
+    thread's CPU time, counted from the start."""
+    start = time.thread_time()
+    block = bytearray(size)
+    for offset in range(0, size, 4096):
+        block[offset] = 1
+    while time.thread_time() - start < cpu_seconds:
+        pass
+    return len(block)
+
+
+@step(outputs=["held"])
+def heavy() -> int:
+    """300 MB resident and 1 s of CPU time."""
+    return hold_and_burn(HELD, CPU_SECONDS)
+
+
+@step(outputs=["held"])
+def light() -> int:
+    """Next to nothing: what a step's container costs before the step does anything."""
+    return hold_and_burn(0, 0.0)
+
+
+usage_heavy = Pipeline("docker-usage-heavy", steps=[heavy])
+usage_light = Pipeline("docker-usage-light", steps=[light])

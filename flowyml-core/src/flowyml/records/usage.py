@@ -81,6 +81,29 @@ class ResourceUsage:
         )
 
     @classmethod
+    def killed_for_memory(
+        cls, memory_limit_bytes: int | None, wall_seconds: float
+    ) -> ResourceUsage:
+        """The record of a step its container's memory limit killed (OOMKilled): its peak
+        is the limit, and its CPU time is lost with it (recorded as zero).
+
+        Args:
+            memory_limit_bytes: the limit it reached, when the backend knows it.
+            wall_seconds: how long it ran.
+        """
+        return cls(
+            wall_seconds=wall_seconds,
+            cpu_user_seconds=0.0,
+            cpu_system_seconds=0.0,
+            peak_memory_bytes=memory_limit_bytes,
+            gpu_peak_memory_bytes=None,
+            exact=True,
+            source="cgroup",
+            memory_limit_bytes=memory_limit_bytes,
+            oom_killed=True,
+        )
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResourceUsage:
         """The record :meth:`to_dict` made; keys it does not know are ignored, so a record
         written by a newer version still reads."""
