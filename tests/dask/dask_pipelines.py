@@ -127,3 +127,18 @@ blocking = Pipeline("dask-blocking", steps=[block])
 def thread_alive(ident: int) -> bool:
     """Whether thread ``ident`` runs in this process (run on the workers)."""
     return any(thread.ident == ident for thread in threading.enumerate())
+
+
+BURN_SECONDS = 0.5
+
+
+@step(outputs=["burned"])
+def burn() -> float:
+    """Uses half a second of its thread's CPU time."""
+    start = time.thread_time()
+    while time.thread_time() - start < BURN_SECONDS:
+        pass
+    return BURN_SECONDS
+
+
+burner = Pipeline("dask-burner", steps=[burn])
