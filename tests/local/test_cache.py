@@ -98,3 +98,32 @@ def test_a_rebound_module_constant_is_never_served_from_the_cache(project):
         namespace["THRESH"] = i + 0.5  # each value a fresh float; the previous one is freed
         run = pipeline.run()
         assert run.outputs["flag"] == 2 * i + 1
+
+
+def _adder(output: str):
+    """Steps of identical code, closure and parameters that differ only in their names."""
+
+    @step(inputs=["seed"], outputs=[output], name=f"make_{output}")
+    def add_one(seed: int) -> int:
+        return seed + 1
+
+    return add_one
+
+
+def test_steps_of_the_same_code_naming_outputs_apart_never_share_a_cache_entry(project):
+    @step(outputs=["seed"])
+    def seed() -> int:
+        return 41
+
+    @step(inputs=["left", "right"], outputs=["both"])
+    def both(left: int, right: int) -> list[int]:
+        return [left, right]
+
+    pipeline = Pipeline("twins", steps=[seed, _adder("left"), _adder("right"), both])
+    first = pipeline.run("local")
+    assert first.success, first.error
+    assert first.outputs["both"] == [42, 42]
+    again = pipeline.run("local")
+    assert again.success, again.error
+    assert again.outputs["both"] == [42, 42]
+    assert all(r.cached for r in again.step_results.values())

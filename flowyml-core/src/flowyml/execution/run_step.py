@@ -62,7 +62,7 @@ def step_key(step: Step, inputs: Mapping[str, Any], params: Mapping[str, Any]) -
     Also what a resumed run compares to decide whether a completed step can be reused.
     """
     fingerprints = [value_fingerprint(inputs[name]) for name in step.inputs]
-    return cache_key(step.fingerprint, step.cache_version, dict(params), fingerprints)
+    return cache_key(step.fingerprint, step.cache_version, dict(params), fingerprints, step.outputs)
 
 
 def lookup_cache(

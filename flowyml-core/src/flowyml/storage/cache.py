@@ -14,7 +14,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flowyml.definition.fingerprint import stable_hash
@@ -24,18 +24,29 @@ from flowyml.storage.database import Database
 __all__ = ["CACHE_FORMAT", "CacheStore", "cache_key", "output_fingerprint"]
 
 # Part of every cache key: bump it when what a key points at changes meaning. 2: pickled
-# artifacts name pipeline files' classes by canonical module, never ``__main__``.
-CACHE_FORMAT = "2"
+# artifacts name pipeline files' classes by canonical module, never ``__main__``. 3: the
+# step's output names are part of the key.
+CACHE_FORMAT = "3"
 
 _log = logging.getLogger(__name__)
 
 
 def cache_key(
-    fingerprint: str, version: str, params: dict[str, Any], input_fingerprints: list[str]
+    fingerprint: str,
+    version: str,
+    params: dict[str, Any],
+    input_fingerprints: list[str],
+    outputs: Sequence[str] = (),
 ) -> str:
-    """The cache key of one step execution."""
+    """The cache key of one step execution.
+
+    ``outputs`` are the names the step's results are stored under: two steps of the same
+    code reading equal inputs (made by one factory, say) but naming their outputs apart
+    must not find each other's entries, whose outputs have the other's names.
+    """
     encoded = json.dumps(params, sort_keys=True, separators=(",", ":")) if params else ""
-    return stable_hash(CACHE_FORMAT, fingerprint, version, encoded, *input_fingerprints)
+    named = json.dumps(list(outputs), separators=(",", ":"))
+    return stable_hash(CACHE_FORMAT, fingerprint, version, encoded, named, *input_fingerprints)
 
 
 def output_fingerprint(producer_key: str, output: str) -> str:
