@@ -36,7 +36,7 @@ def _graph() -> str:
     def clean(raw):
         return raw
 
-    @step(inputs=["clean", "n"], outputs=["model"])
+    @step(inputs=["clean", "n"], outputs=["model"], resources={"cpu": 2, "memory": "1Gi"})
     def train(clean, n):
         return clean
 
@@ -119,6 +119,9 @@ def test_the_graph_names_groups_producers_and_pipeline_inputs(db):
     assert steps["train"]["inputs"] == {"clean": "clean", "n": None}
     assert steps["train"]["upstream"] == ["clean"]
     assert steps["clean"]["outputs"] == ["clean"]
+    assert steps["clean"]["resources"] == {}
+    assert steps["train"]["resources"]["cpu"] == 2
+    assert steps["train"]["resources"]["memory"] in ("1Gi", 1024**3)
     store.create_run("r2", "demo", "local", {})
     assert store.get_graph("r2") is None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from flowyml.definition.dag import DAG, collection_paused
 from flowyml.definition.steps import Step
@@ -123,9 +124,15 @@ def _graph_json(dag: DAG, groups: list[StepGroup]) -> str:
                     "upstream": dag.upstream.get(name, []),
                     "inputs": {a: dag.producers.get(a) for a in dag.steps[name].inputs},
                     "outputs": dag.steps[name].outputs,
+                    "resources": _asked(dag.steps[name].resources),
                 }
                 for name in dag.order
             ]
         },
         separators=(",", ":"),
     )
+
+
+def _asked(resources: ResourceConfig) -> dict[str, Any]:
+    """What a step asks for, without the fields it leaves at their defaults."""
+    return resources.model_dump(mode="json", exclude_defaults=True)

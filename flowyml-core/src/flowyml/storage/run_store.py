@@ -360,9 +360,10 @@ class RunStore:
     def get_graph(self, run_id: str) -> dict[str, Any] | None:
         """The shape of the run's pipeline as recorded when it started, or None for runs
         recorded before shapes were: ``{"steps": [{"name", "group", "upstream", "inputs",
-        "outputs"}]}``, steps in execution order; ``group`` is the execution group shared
-        with other steps (or None), ``inputs`` maps each input artifact to the step that
-        produces it (None for a pipeline input)."""
+        "outputs", "resources"}]}``, steps in execution order; ``group`` is the execution
+        group shared with other steps (or None), ``inputs`` maps each input artifact to the
+        step that produces it (None for a pipeline input), ``resources`` what the step asks
+        for (the fields it sets, configured per-step resources included)."""
         rows = self.db.query("SELECT graph FROM run_graphs WHERE run_id=?", (run_id,))
         return json.loads(rows[0][0]) if rows else None
 
