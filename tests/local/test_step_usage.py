@@ -101,3 +101,46 @@ def test_a_cached_step_records_no_usage(project):
     again = usage_steps.light_pipeline.run("local")
     assert first.step_results["light"].usage is not None
     assert again.step_results["light"].cached and again.step_results["light"].usage is None
+
+
+def test_runs_show_has_cpu_and_peak_memory_columns_marking_approximate_and_oom(project):
+    from flowyml import ExecutionResult, ExecutionStatus, ResourceUsage
+    from flowyml.project.folder import open_project
+
+    def usage(cpu: float, peak: int, exact: bool = True, oom: bool = False) -> ResourceUsage:
+        return ResourceUsage(
+            wall_seconds=cpu + 0.5,
+            cpu_user_seconds=cpu,
+            cpu_system_seconds=0.0,
+            peak_memory_bytes=peak,
+            gpu_peak_memory_bytes=None,
+            exact=exact,
+            source="rusage" if exact else "thread",
+            memory_limit_bytes=peak if oom else None,
+            oom_killed=oom,
+        )
+
+    store = open_project().run_store
+    store.create_run("shown", "demo", "subprocess", {})
+    for name, measured in (
+        ("exact", usage(1.5, 300 * 1024**2)),
+        ("shared", usage(0.25, 512 * 1024, exact=False)),
+        ("killed", usage(0.0, 2 * 1024**3, oom=True)),
+    ):
+        store.step_started("shown", name, 1.0)
+        result = ExecutionResult(step_name=name, success=name != "killed", usage=measured)
+        store.step_finished("shown", result)
+    store.finish_run("shown", ExecutionStatus.FAILED)
+    shown = subprocess.run(
+        [sys.executable, "-m", "flowyml", "runs", "show", "shown"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = {line.split()[0]: line for line in shown.splitlines() if line.strip()}
+    assert "cpu" in lines["step"] and "peak mem" in lines["step"]
+    assert "1.50s" in lines["exact"] and "300.0 MiB" in lines["exact"]
+    assert "~250.0ms" in lines["shared"] and "~512 KiB" in lines["shared"]
+    assert "2.00 GiB OOM" in lines["killed"]
+    assert "~ approximate" in shown

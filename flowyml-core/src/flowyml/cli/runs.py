@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from flowyml.cli.common import fail as _fail
 from flowyml.cli.common import run_store_here as _store
 from flowyml.errors import FlowyMLError
+
+if TYPE_CHECKING:
+    from flowyml.records.usage import ResourceUsage
 
 __all__ = ["runs"]
 
@@ -58,7 +61,8 @@ def runs_list(limit: int, pipeline: str | None) -> None:
 @runs.command("show")
 @click.argument("run_id")
 def runs_show(run_id: str) -> None:
-    """Steps of a run: statuses, durations, retries, cache, errors, artifacts."""
+    """Steps of a run: statuses, durations, CPU time and peak memory, retries, cache,
+    errors, artifacts."""
     from flowyml.cli.progress import format_duration, render_table
     from flowyml.records.status import ExecutionStatus
 
@@ -79,19 +83,25 @@ def runs_show(run_id: str) -> None:
     effective = record.params.get("steps") or {}
     if record.error:
         click.echo(f"error      {record.error}")
+    gpu = any(s.usage is not None and s.usage.gpu_peak_memory_bytes for s in record.steps)
     rows = [
         [
             s.step,
             s.status.value,
             format_duration(s.duration),
+            *_usage_cells(s.usage, gpu),
             str(s.retries),
             "yes" if s.cached else "",
             "" if s.exit_code is None else str(s.exit_code),
         ]
         for s in record.steps
     ]
+    headers = ["step", "status", "duration", "cpu", "peak mem", *(["gpu mem"] if gpu else [])]
     click.echo("")
-    click.echo(render_table(["step", "status", "duration", "retries", "cached", "exit"], rows))
+    click.echo(render_table([*headers, "retries", "cached", "exit"], rows))
+    if any(s.usage is not None and not s.usage.exact for s in record.steps):
+        click.echo("~ approximate: the step shared its process with others (its thread's CPU")
+        click.echo("  time, the growth of the process's peak memory)")
     if effective:
         click.echo("\nparameters each step read:")
         click.echo(render_table(["step", "parameter", "value", "from"], _parameter_rows(effective)))
@@ -106,6 +116,34 @@ def runs_show(run_id: str) -> None:
             click.echo(f"\n{s.step} {verb}: {s.error}")
             if s.traceback:
                 click.echo(s.traceback.rstrip())
+
+
+def _usage_cells(usage: ResourceUsage | None, gpu: bool) -> list[str]:
+    """The CPU time, peak memory (and GPU memory) cells of a step; ``~`` marks figures of a
+    process the step shared, ``OOM`` a step killed at its memory limit."""
+    from flowyml.cli.progress import format_duration
+
+    if usage is None:
+        return ["", "", *([""] if gpu else [])]
+    mark = "" if usage.exact else "~"
+    peak = usage.peak_memory_bytes
+    memory = "" if peak is None else mark + _format_bytes(peak)
+    if usage.oom_killed:
+        memory += " OOM"
+    cells = [mark + format_duration(usage.cpu_seconds), memory]
+    if gpu:
+        gpu_peak = usage.gpu_peak_memory_bytes
+        cells.append("" if gpu_peak is None else mark + _format_bytes(gpu_peak))
+    return cells
+
+
+def _format_bytes(size: int) -> str:
+    """``512 KiB``, ``312.4 MiB``, ``1.50 GiB``."""
+    if size < 1024**2:
+        return f"{size / 1024:.0f} KiB"
+    if size < 1024**3:
+        return f"{size / 1024**2:.1f} MiB"
+    return f"{size / 1024**3:.2f} GiB"
 
 
 def _parameter_rows(effective: dict[str, dict[str, Any]]) -> list[list[str]]:
