@@ -90,8 +90,21 @@ def test_an_old_step_runs_table_gains_the_usage_column_and_keeps_its_rows(tmp_pa
 
 @pytest.mark.parametrize(
     "changes",
-    [{}, {"source": 'a "quoted" source'}, {"wall_seconds": float("inf")}, {"oom_killed": True}],
+    [
+        {},
+        {"source": 'a "quoted" source'},
+        {"wall_seconds": float("inf")},
+        {"oom_killed": True, "gpu_peak_memory_bytes": 2**33},
+        {"cpu_user_seconds": 0.0016060000000000007},
+    ],
 )
-def test_to_json_encodes_what_to_dict_holds(changes):
+def test_to_json_encodes_what_to_dict_holds_to_the_microsecond(changes):
     usage = dataclasses.replace(_USAGE, **changes)
-    assert json.loads(usage.to_json()) == json.loads(json.dumps(usage.to_dict()))
+    encoded = json.loads(usage.to_json())
+    expected = json.loads(json.dumps(usage.to_dict()))
+    assert encoded.keys() == expected.keys()
+    for key, value in expected.items():
+        if isinstance(value, float):
+            assert encoded[key] == pytest.approx(value, abs=1e-6), key
+        else:
+            assert encoded[key] == value, key

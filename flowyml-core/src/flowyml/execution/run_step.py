@@ -218,9 +218,7 @@ def execute_step_in_process(
         if ran:
             # This thread's CPU time and the process's peak growth: approximate, since
             # other steps may share the process (see flowyml.execution.step_usage).
-            fields["usage"] = thread_usage(
-                before, duration, None if helper_cpu is None else (helper_cpu[0], helper_cpu[1])
-            )
+            fields["usage"] = thread_usage(before, duration, helper_cpu)
         # Every field is built here with the right type: no validation (see built_result).
         return built_result(
             step_name=step.name,
