@@ -49,3 +49,17 @@ def test_a_step_killed_for_memory_is_recorded_at_its_limit(docker_project):
     limit = parse_memory("48Mi")
     assert usage.oom_killed and usage.memory_limit_bytes == limit
     assert usage.peak_memory_bytes == limit
+
+
+def test_steps_sharing_a_container_each_get_their_own_peak(docker_project):
+    from flowyml.project.folder import forget_projects, open_project
+
+    run = pipeline("usage_pair").run("docker")
+    assert run.success, run.error
+    forget_projects()
+    steps = {s.step: s.usage for s in open_project().run_store.get_run(run.run_id).steps}
+    first, second = steps["heavy_first"], steps["light_after"]
+    # The container's peak rose during the first step: it is that step's.
+    assert first.source == "cgroup" and first.peak_memory_bytes >= HELD, first
+    # It did not rise during the second: that step gets its own process's peak.
+    assert second.source == "rusage" and second.peak_memory_bytes < HELD / 3, second

@@ -194,3 +194,18 @@ def light() -> int:
 
 usage_heavy = Pipeline("docker-usage-heavy", steps=[heavy])
 usage_light = Pipeline("docker-usage-light", steps=[light])
+
+
+@step(outputs=["held"], execution_group="usage-pair")
+def heavy_first() -> int:
+    """300 MB, in the first step of a group of two in one container."""
+    return hold_and_burn(HELD, 0.2)
+
+
+@step(inputs=["held"], outputs=["passed_on"], execution_group="usage-pair")
+def light_after(held: int) -> int:
+    """Next to nothing, after ``heavy_first`` in the same container."""
+    return held
+
+
+usage_pair = Pipeline("docker-usage-pair", steps=[heavy_first, light_after])
