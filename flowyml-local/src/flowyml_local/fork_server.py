@@ -29,6 +29,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import IO, Any
 
+from flowyml.backend import ResourceUsage
 from flowyml_local.module_preload import Preload, import_in_child, preload_modules
 
 __all__ = ["ChildExit", "ForkServer", "serve"]
@@ -51,6 +52,20 @@ class ChildExit:
     cpu_user_seconds: float = 0.0
     cpu_system_seconds: float = 0.0
     peak_memory_bytes: int | None = None
+
+    def usage(self, wall_seconds: float) -> ResourceUsage:
+        """What the whole child used: recorded for the step that was running when it died
+        (a step that ended wrote its own, per step)."""
+        return ResourceUsage(
+            wall_seconds=wall_seconds,
+            cpu_user_seconds=self.cpu_user_seconds,
+            cpu_system_seconds=self.cpu_system_seconds,
+            peak_memory_bytes=self.peak_memory_bytes,
+            gpu_peak_memory_bytes=None,
+            exact=True,
+            source="rusage",
+            memory_limit_bytes=None,
+        )
 
 
 def _reseed_random_generators() -> None:

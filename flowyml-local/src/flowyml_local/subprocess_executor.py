@@ -32,7 +32,6 @@ from flowyml.backend import (
     ExecutionResult,
     ExecutorConfig,
     LaunchOutcome,
-    ResourceUsage,
     TaskExecutor,
     live_output,
 )
@@ -40,7 +39,7 @@ from flowyml_local import server_pool
 from flowyml_local.module_preload import module_targets
 
 if TYPE_CHECKING:
-    from flowyml_local.fork_server import ChildExit, ForkServer
+    from flowyml_local.fork_server import ForkServer
 
 __all__ = ["SubprocessExecutor", "SubprocessExecutorConfig"]
 
@@ -270,7 +269,7 @@ class SubprocessExecutor(TaskExecutor):
                 logs,
                 timed_out,
                 reason,
-                usage=_child_usage(ended, time.perf_counter() - started),
+                usage=ended.usage(time.perf_counter() - started),
             )
         finally:
             if follower is not None:
@@ -335,21 +334,6 @@ class _Follower:
             head, newline, self._partial = text.rpartition("\n")
             if newline:
                 self._echo(head + newline)
-
-
-def _child_usage(ended: ChildExit, wall_seconds: float) -> ResourceUsage:
-    """What the whole child used, as its wait status reports it: recorded for the step
-    that was running when it died (a step that ended wrote its own, per step)."""
-    return ResourceUsage(
-        wall_seconds=wall_seconds,
-        cpu_user_seconds=ended.cpu_user_seconds,
-        cpu_system_seconds=ended.cpu_system_seconds,
-        peak_memory_bytes=ended.peak_memory_bytes,
-        gpu_peak_memory_bytes=None,
-        exact=True,
-        source="rusage",
-        memory_limit_bytes=None,
-    )
 
 
 def _print(text: str) -> None:
