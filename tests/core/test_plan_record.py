@@ -113,3 +113,28 @@ def test_to_dict_is_json_with_the_totals_and_each_groups_steps() -> None:
     assert data["jobs"] == 1 and data["cached_steps"] == ["a"]
     assert data["groups"][0]["will_run"] == ["b"] and data["groups"][0]["resources"] == {"cpu": 1.0}
     assert data["image"] == "img:1" and data["image_action"] == "reuse"
+
+
+def test_a_group_no_machine_fits_is_planned_with_the_error_its_job_would_get() -> None:
+    from flowyml.backend import ConfigError
+
+    def machine_for(resources: ResourceConfig) -> str:
+        if (resources.cpu or 0) > 8:
+            raise ConfigError("no machine has 64 vCPUs")
+        return "small"
+
+    plan = (
+        RunPlan(
+            pipeline="p",
+            backend="demo",
+            groups=[
+                _group("ok", ("a", False, 60.0)),
+                _group("huge", ("b", False, 60.0), resources=ResourceConfig(cpu=64)),
+            ],
+        )
+        .with_backend_facts(machine_type=machine_for)
+        .priced(CATALOG)
+    )
+    assert [g.machine_type for g in plan.groups] == ["small", None]
+    assert plan.groups[1].details["machine_error"] == "no machine has 64 vCPUs"
+    assert plan.cost_unknown_because == ["group 'huge': no machine has 64 vCPUs"]

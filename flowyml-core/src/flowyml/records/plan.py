@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flowyml.errors import ConfigError
 from flowyml.records.catalog import MachineCatalog
 from flowyml.records.resources import ResourceConfig
 
@@ -188,17 +189,19 @@ class RunPlan(BaseModel):
         notes: list[str] | None = None,
     ) -> RunPlan:
         """This plan with what the backend adds: the image every group runs, each
-        group's machine type (from its resources), details and notes."""
-        groups = [
-            g.model_copy(
-                update={
-                    "image": image,
-                    "image_action": image_action,
-                    "machine_type": machine_type(g.resources) if machine_type else None,
-                }
-            )
-            for g in self.groups
-        ]
+        group's machine type (from its resources), details and notes.
+
+        A group no machine fits (``machine_type`` raises ``ConfigError``) keeps no machine
+        type, and the error in ``details["machine_error"]``: its job would be refused.
+        """
+        groups = []
+        for g in self.groups:
+            update: dict[str, Any] = {"image": image, "image_action": image_action}
+            try:
+                update["machine_type"] = machine_type(g.resources) if machine_type else None
+            except ConfigError as exc:
+                update["details"] = {**g.details, "machine_error": str(exc)}
+            groups.append(g.model_copy(update=update))
         return self.with_groups(
             groups,
             image=image,
@@ -266,7 +269,9 @@ def _priced_group(
         )
         machine = fitting.name if fitting is not None else None
     if machine is None:
-        note = f"no machine of {catalog.origin or 'the catalog'} fits {_shape(resources)}"
+        note = group.details.get("machine_error") or (
+            f"no machine of {catalog.origin or 'the catalog'} fits {_shape(resources)}"
+        )
         return group.model_copy(update={"estimated_cost": None, "cost_note": note})
     hourly = catalog.hourly_cost(machine, resources.gpu, resources.gpu_type)
     if hourly is None:
