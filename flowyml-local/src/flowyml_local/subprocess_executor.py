@@ -36,10 +36,11 @@ from flowyml.backend import (
     live_output,
 )
 from flowyml_local import server_pool
+from flowyml_local.child_wait import wait_child
 from flowyml_local.module_preload import module_targets
 
 if TYPE_CHECKING:
-    from flowyml_local.fork_server import ForkServer
+    from flowyml_local.fork_server import ChildExit, ForkServer
 
 __all__ = ["SubprocessExecutor", "SubprocessExecutorConfig"]
 
@@ -172,20 +173,21 @@ class SubprocessExecutor(TaskExecutor):
         assert process.stdout is not None
         output = _Follower(process.stdout, echo, keep=True)
         timed_out = False
+        started = time.perf_counter()
         try:
             try:
-                process.wait(timeout=timeout)
+                ended = wait_child(process, timeout)
             except subprocess.TimeoutExpired:
                 timed_out = True
-                _kill_group(process)
-                process.wait()
+                ended = _kill_group(process) or wait_child(process)
         except BaseException:
             _kill_group(process)
             raise
         finally:
             with self._live_lock:
                 self._live.discard(process.pid)
-        return LaunchOutcome(process.returncode, output.finish(), timed_out)
+        usage = ended.usage(time.perf_counter() - started)
+        return LaunchOutcome(process.returncode or 0, output.finish(), timed_out, usage=usage)
 
     def _echo(self, group: str) -> Callable[[str], None]:
         """Where the whole lines a child of ``group`` prints go while it runs."""
@@ -357,18 +359,22 @@ def _signal_group(pgid: int, signum: int) -> None:
             os.kill(pgid, signum)
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the child's process group, then SIGKILL what is left after a grace period."""
+def _kill_group(process: subprocess.Popen[bytes]) -> ChildExit | None:
+    """SIGTERM the child's process group, then SIGKILL what is left after a grace period.
+
+    Returns:
+        How the child ended, when it ended within the grace period (else it is not reaped).
+    """
     try:
         os.killpg(process.pid, signal.SIGTERM)
     except ProcessLookupError:
-        return
+        return None
+    ended = None
     with contextlib.suppress(subprocess.TimeoutExpired):  # still alive: SIGKILL below
-        process.wait(_KILL_GRACE)
-    try:
+        ended = wait_child(process, _KILL_GRACE)
+    with contextlib.suppress(ProcessLookupError):  # the whole group is gone already
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return  # the whole group is gone already
+    return ended
 
 
 def _both(
