@@ -63,3 +63,10 @@ def test_steps_sharing_a_container_each_get_their_own_peak(docker_project):
     assert first.source == "cgroup" and first.peak_memory_bytes >= HELD, first
     # It did not rise during the second: that step gets its own process's peak.
     assert second.source == "rusage" and second.peak_memory_bytes < HELD / 3, second
+
+
+def test_a_step_s_memory_limit_is_recorded_with_its_usage(docker_project):
+    assert pipeline("usage_limited").run("docker").success
+    usage = _stored_usage("docker-usage-limited")
+    assert usage.memory_limit_bytes == parse_memory("256Mi") and not usage.oom_killed, usage
+    assert usage.peak_memory_bytes < parse_memory("256Mi")

@@ -209,3 +209,12 @@ def light_after(held: int) -> int:
 
 
 usage_pair = Pipeline("docker-usage-pair", steps=[heavy_first, light_after])
+
+
+@step(outputs=["held"], resources=ResourceConfig(memory="256Mi"))
+def limited() -> int:
+    """Next to nothing, under a memory limit."""
+    return hold_and_burn(0, 0.0)
+
+
+usage_limited = Pipeline("docker-usage-limited", steps=[limited])
