@@ -162,3 +162,13 @@ def test_an_old_database_gains_the_live_column(tmp_path):
         assert db.query("SELECT text, live FROM logs") == [("old line\n", 0)]
     finally:
         db.close()
+
+
+def test_a_pipeline_run_again_stores_its_graph_once(db):
+    store = RunStore(db)
+    graph = _graph()
+    store.create_run("r1", "demo", "local", {}, graph=graph)
+    store.create_run("r2", "demo", "local", {}, graph=graph)
+    RunStore(db).create_run("r3", "demo", "local", {}, graph=graph)  # another process's store
+    assert db.query("SELECT COUNT(*) FROM pipeline_graphs") == [(1,)]
+    assert store.get_graph("r1") == store.get_graph("r3") is not None

@@ -103,6 +103,11 @@ def test_keep_last_deletes_older_runs_and_the_artifacts_only_they_reference(proj
     for seed, run in enumerate(runs[2:], start=2):
         assert get_run(run.run_id).outputs["big"] == bytes([seed]) * BIG
     assert get_run(other.run_id).outputs["small"] == {"seed": 99}
+    # Shapes: the deleted runs' rows are gone; the graphs kept runs still draw remain.
+    db = open_project().db
+    assert db.query("SELECT COUNT(*) FROM run_shapes") == [(3,)]
+    assert db.query("SELECT COUNT(*) FROM pipeline_graphs") == [(2,)]
+    assert open_project().run_store.get_graph(runs[3].run_id) is not None
     again = PIPELINE.run(context={"seed": 0})
     assert again.step_results["summarize"].cached and again.outputs["summary"] == "seed 0"
 

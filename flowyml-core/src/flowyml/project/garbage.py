@@ -210,8 +210,13 @@ def _delete_runs(
         doomed = sorted(_select_runs(_runs(conn), keep_last, older_than_days, time.time()))
         report.log_entries = _delete_rows(conn, "logs", "run_id", doomed, delete)
         report.step_runs = _delete_rows(conn, "step_runs", "run_id", doomed, delete)
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name='run_graphs'").fetchone():
-            _delete_rows(conn, "run_graphs", "run_id", doomed, delete)
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name='run_shapes'").fetchone():
+            _delete_rows(conn, "run_shapes", "run_id", doomed, delete)
+            if delete:  # graphs no remaining run has
+                conn.execute(
+                    "DELETE FROM pipeline_graphs WHERE key NOT IN"
+                    " (SELECT graph_key FROM run_shapes)"
+                )
         # The status test is a guard only: no run can finish or start under this lock.
         finished = f" AND status IN ({_marks(_FINISHED)})"
         report.runs = _delete_rows(conn, "runs", "run_id", doomed, delete, finished, _FINISHED)

@@ -15,13 +15,13 @@ ends, the live rows that final rows now cover are deleted.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from flowyml.storage.database import Database
+from flowyml.storage.run_shapes import read_shape
 
 __all__ = ["LiveLogs", "LogRow", "read_log_rows", "read_logs"]
 
@@ -98,11 +98,11 @@ class LiveLogs:
 
 
 def _groups(db: Database, run_id: str) -> dict[str, list[str]]:
-    rows = db.query("SELECT graph FROM run_graphs WHERE run_id=?", (run_id,))
-    if not rows:
+    shape = read_shape(db, run_id)
+    if shape is None:
         return {}
     groups: dict[str, list[str]] = {}
-    for step in json.loads(rows[0][0]).get("steps", []):
+    for step in shape.get("steps", []):
         if step.get("group"):
             groups.setdefault(step["group"], []).append(step["name"])
     return groups

@@ -20,6 +20,7 @@ from flowyml.storage.database import Database
 from flowyml.storage.run_logs import LiveLogs, LogRow, read_log_rows, read_logs
 from flowyml.storage.run_owner import Heartbeat, RunOwner, StepCommits, gone_reason
 from flowyml.storage.run_records import CrashedRun, RunRecord, StepRecord
+from flowyml.storage.run_shapes import RunShapes
 
 if TYPE_CHECKING:
     from flowyml.records.results import ExecutionResult
@@ -60,6 +61,7 @@ class RunStore:
         self._heartbeat = Heartbeat(db)
         self._step_commits = StepCommits(db)
         self._live = LiveLogs(db)
+        self._shapes = RunShapes(db)
 
     def create_run(
         self,
@@ -84,7 +86,7 @@ class RunStore:
         self.reconcile_crashed()  # first: if it fails, no run is left behind
         owner = RunOwner.current()
         now = time.time()
-        shape = [("INSERT INTO run_graphs VALUES (?,?)", (run_id, graph))] if graph else []
+        shape = self._shapes.statements(run_id, graph) if graph else []
         try:
             self.db.commit_now(
                 [
@@ -364,8 +366,7 @@ class RunStore:
         group shared with other steps (or None), ``inputs`` maps each input artifact to the
         step that produces it (None for a pipeline input), ``resources`` what the step asks
         for (the fields it sets, configured per-step resources included)."""
-        rows = self.db.query("SELECT graph FROM run_graphs WHERE run_id=?", (run_id,))
-        return json.loads(rows[0][0]) if rows else None
+        return self._shapes.read(run_id)
 
     def step_counts(self, run_ids: list[str]) -> dict[str, dict[str, int]]:
         """Per run: its steps (``total``), how many ``succeeded`` (ran, came from the cache or

@@ -53,9 +53,13 @@ CREATE TABLE IF NOT EXISTS logs (
     live INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS logs_run ON logs(run_id, step);
-CREATE TABLE IF NOT EXISTS run_graphs (
-    run_id TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS pipeline_graphs (
+    key TEXT PRIMARY KEY,
     graph TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_shapes (
+    run_id TEXT PRIMARY KEY,
+    graph_key TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS cache (
     key TEXT PRIMARY KEY,
