@@ -62,18 +62,20 @@ class StepLog:
         self.echo = echo
         self._live = live
         self._name = name
+        self._relayed = False  # something went to the live relay
 
     def write(self, text: str) -> None:
         """Append text."""
         with self._lock:
             self._buffer.write(text)
         if self._live is not None:
+            self._relayed = True
             self._live.write(self._name, text)
 
     def end(self) -> None:
         """The step ended: deliver its unfinished last line to the live relay."""
-        if self._live is not None:
-            self._live.flush(self._name)
+        if self._relayed:
+            self._live.flush(self._name)  # type: ignore[union-attr]
 
     def getvalue(self) -> str:
         """Everything captured so far."""

@@ -208,7 +208,7 @@ def execute_step_in_process(
     """
     started_at = _now()
     start = time.perf_counter()
-    before = thread_snapshot()
+    before: Any = None  # taken once the step is known to run (not for cached or skipped)
     params = {k: context_params[k] for k in step.context_params if k in context_params}
     ran = False  # the step's function was called: its usage is recorded
     helper_cpu = [0.0, 0.0] if step.timeout else None
@@ -260,6 +260,7 @@ def execute_step_in_process(
         first = hit.get(step.outputs[0]) if step.outputs else None
         return finish(success=True, cached=True, outputs=hit, artifact_uri=first, cache_key=key)
 
+    before = thread_snapshot()  # loading the inputs is part of what the step uses
     kwargs: dict[str, Any] = {}
     slots = [*step.input_params.items(), *((a, _VARARGS + a) for a in step.varargs_inputs)]
     for artifact, param in slots:

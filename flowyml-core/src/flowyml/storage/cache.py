@@ -45,8 +45,16 @@ def cache_key(
     must not find each other's entries, whose outputs have the other's names.
     """
     encoded = json.dumps(params, sort_keys=True, separators=(",", ":")) if params else ""
-    named = json.dumps(list(outputs), separators=(",", ":"))
-    return stable_hash(CACHE_FORMAT, fingerprint, version, encoded, named, *input_fingerprints)
+    # Each part is length-prefixed by stable_hash; the count keeps outputs and inputs apart.
+    return stable_hash(
+        CACHE_FORMAT,
+        fingerprint,
+        version,
+        encoded,
+        str(len(outputs)),
+        *outputs,
+        *input_fingerprints,
+    )
 
 
 def output_fingerprint(producer_key: str, output: str) -> str:
