@@ -185,6 +185,8 @@ def ui(session: nox.Session) -> None:
         *TEST_DEPS,
         "playwright==1.65.*",
         "httpx",
+        "pandas",  # data frames are previewed as tables (stored as parquet)
+        "pyarrow",
         "./flowyml-core",
         "./flowyml-local",
         "./flowyml-docker",

@@ -77,3 +77,16 @@ def test_a_missing_artifact_says_it_cannot_be_read(stored: Any) -> None:
     preview = preview_artifact({**ref, "uri": ref["uri"].replace(ref["uri"][-20:-5], "0" * 15)})
     assert preview["kind"] == "none"
     assert preview["reason"].startswith("cannot be read")
+
+
+def test_a_data_frame_is_a_table_with_its_columns(stored: Any) -> None:
+    import pandas as pd  # the ui session installs pandas and pyarrow
+
+    frame = pd.DataFrame({"name": ["<b>x</b>", "y"], "score": [0.5, 1.25]})
+    ref = stored(frame)
+    assert ref["uri"].endswith(".parquet")
+    preview = preview_artifact(ref)
+    assert preview["kind"] == "table"
+    assert preview["shape"] == [2, 2]
+    assert preview["columns"] == ["name", "score"]
+    assert preview["rows"] == [["<b>x</b>", "0.5"], ["y", "1.25"]]
