@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from flowyml.backend import (
@@ -25,15 +24,12 @@ from flowyml.backend import (
     DockerConfig,
     ExecutionStatus,
     LogEntry,
-    MachineCatalog,
-    Project,
     ResourceConfig,
     RunPlan,
     RunTracker,
     SubmissionResult,
     SubmitOptions,
     TrackedRemoteOrchestrator,
-    load_machine_catalog,
     validated_settings,
 )
 from flowyml_aws.clients import AwsClients, endpoint_variable
@@ -66,20 +62,7 @@ class SageMakerOrchestrator(TrackedRemoteOrchestrator):
     config_model = SageMakerConfig
     handle_key = "job_name"
 
-    @classmethod
-    def machine_catalog(cls, project: Project | Path | None = None) -> MachineCatalog | None:
-        """SageMaker's training instance types and us-east-1 prices.
-
-        The project's price file (``.flowyml/prices/sagemaker.json``, or
-        ``$FLOWYML_PRICES_DIR/sagemaker.json``) wins over the copy this distribution ships.
-
-        Args:
-            project: the project, or a folder in it (default: the working directory's).
-
-        Raises:
-            ConfigError: the price file is not a valid catalog.
-        """
-        return load_machine_catalog("sagemaker", SHIPPED_CATALOG, project)
+    shipped_catalog = SHIPPED_CATALOG  # the project's price file wins over it
 
     def __init__(
         self,

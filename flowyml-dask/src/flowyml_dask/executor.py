@@ -21,7 +21,6 @@ import os
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from flowyml.backend import (
@@ -30,12 +29,9 @@ from flowyml.backend import (
     Context,
     ExecutionResult,
     LaunchOutcome,
-    MachineCatalog,
-    Project,
     RunPlan,
     TaskExecutor,
     live_output,
-    load_machine_catalog,
     open_project,
 )
 from flowyml_dask.cluster import RunCluster, WorkerDied
@@ -51,22 +47,6 @@ class DaskExecutor(TaskExecutor):
 
     name = "dask"
     config_model = DaskExecutorConfig
-
-    @classmethod
-    def machine_catalog(cls, project: Project | Path | None = None) -> MachineCatalog | None:
-        """The machine shapes and prices of the project's price file, if it has one.
-
-        Nothing ships: dask has no price list, so a plan's cost is unknown
-        unless the project writes ``.flowyml/prices/dask.json``
-        (or ``$FLOWYML_PRICES_DIR/dask.json``).
-
-        Args:
-            project: the project, or a folder in it (default: the working directory's).
-
-        Raises:
-            ConfigError: the price file is not a valid catalog.
-        """
-        return load_machine_catalog("dask", None, project)
 
     def plan(
         self,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from flowyml.backend import (
@@ -21,14 +20,11 @@ from flowyml.backend import (
     DockerConfig,
     ExecutionStatus,
     LogEntry,
-    MachineCatalog,
-    Project,
     ResourceConfig,
     RunPlan,
     SubmissionResult,
     SubmitOptions,
     TrackedRemoteOrchestrator,
-    load_machine_catalog,
     open_project,
     plan_run,
     validated_settings,
@@ -62,22 +58,6 @@ class DockerOrchestrator(TrackedRemoteOrchestrator):
     handle_key = "container_id"
     # Containers carry no record of a run's groups once removed: mirror runs to disk.
     keeps_records = True
-
-    @classmethod
-    def machine_catalog(cls, project: Project | Path | None = None) -> MachineCatalog | None:
-        """The machine shapes and prices of the project's price file, if it has one.
-
-        Nothing ships: docker has no price list, so a plan's cost is unknown
-        unless the project writes ``.flowyml/prices/docker.json``
-        (or ``$FLOWYML_PRICES_DIR/docker.json``).
-
-        Args:
-            project: the project, or a folder in it (default: the working directory's).
-
-        Raises:
-            ConfigError: the price file is not a valid catalog.
-        """
-        return load_machine_catalog("docker", None, project)
 
     def __init__(self, **settings: Any) -> None:
         super().__init__()

@@ -18,7 +18,6 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from flowyml.backend import (
@@ -27,15 +26,12 @@ from flowyml.backend import (
     DockerConfig,
     ExecutionStatus,
     LogEntry,
-    MachineCatalog,
-    Project,
     ResourceConfig,
     RunPlan,
     RunTracker,
     SubmissionResult,
     SubmitOptions,
     TrackedRemoteOrchestrator,
-    load_machine_catalog,
     log_text,
     validated_settings,
 )
@@ -74,20 +70,7 @@ class VertexAIOrchestrator(TrackedRemoteOrchestrator):
     config_model = VertexAIConfig
     handle_key = "job_name"
 
-    @classmethod
-    def machine_catalog(cls, project: Project | Path | None = None) -> MachineCatalog | None:
-        """Vertex AI's machine types and us-central1 prices.
-
-        The project's price file (``.flowyml/prices/vertex_ai.json``, or
-        ``$FLOWYML_PRICES_DIR/vertex_ai.json``) wins over the copy this distribution ships.
-
-        Args:
-            project: the project, or a folder in it (default: the working directory's).
-
-        Raises:
-            ConfigError: the price file is not a valid catalog.
-        """
-        return load_machine_catalog("vertex_ai", SHIPPED_CATALOG, project)
+    shipped_catalog = SHIPPED_CATALOG  # the project's price file wins over it
 
     def __init__(
         self,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -26,7 +25,6 @@ from flowyml.backend import (
     DockerConfig,
     ExecutionStatus,
     LogEntry,
-    MachineCatalog,
     Project,
     ResourceConfig,
     RunPlan,
@@ -34,7 +32,6 @@ from flowyml.backend import (
     SubmissionResult,
     SubmitOptions,
     TrackedRemoteOrchestrator,
-    load_machine_catalog,
     plan_run,
     validated_settings,
 )
@@ -69,22 +66,6 @@ class KubernetesOrchestrator(TrackedRemoteOrchestrator):
     name = "kubernetes"
     config_model = KubernetesConfig
     handle_key = "job_name"
-
-    @classmethod
-    def machine_catalog(cls, project: Project | Path | None = None) -> MachineCatalog | None:
-        """The machine shapes and prices of the project's price file, if it has one.
-
-        Nothing ships: kubernetes has no price list, so a plan's cost is unknown
-        unless the project writes ``.flowyml/prices/kubernetes.json``
-        (or ``$FLOWYML_PRICES_DIR/kubernetes.json``).
-
-        Args:
-            project: the project, or a folder in it (default: the working directory's).
-
-        Raises:
-            ConfigError: the price file is not a valid catalog.
-        """
-        return load_machine_catalog("kubernetes", None, project)
 
     def __init__(self, name: str = "kubernetes", **settings: Any) -> None:
         super().__init__()

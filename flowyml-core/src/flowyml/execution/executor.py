@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from flowyml.definition.context import Context
+from flowyml.execution.priced import MachineCatalogs
 from flowyml.execution.run_step import split_outputs
 from flowyml.records.results import ExecutionResult
 from flowyml.storage.artifact import Artifact
@@ -25,7 +26,7 @@ class ExecutorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Executor(ABC):
+class Executor(MachineCatalogs, ABC):
     """Base executor for running pipeline steps.
 
     Subclasses set ``name`` (the backend name users select) and ``config_model`` (the
@@ -44,13 +45,13 @@ class Executor(ABC):
     max_workers: int = 1
     passes_by_reference: bool = False
 
-    def cancel(self) -> None:  # noqa: B027 - optional hook: in-process steps cannot be killed
+    def cancel(self) -> None:
         """Stop every step this executor is running now (called on Ctrl-C or a stop).
 
         Executors that run steps elsewhere kill them here; the default does nothing.
         """
 
-    def check_pipeline(self, steps: list[Any], context: Context) -> None:  # noqa: B027
+    def check_pipeline(self, steps: list[Any], context: Context) -> None:
         """Raise for anything about these steps this executor cannot run, before any runs.
 
         The orchestrator calls it first, so a pipeline this backend cannot run fails before
@@ -60,7 +61,7 @@ class Executor(ABC):
             PipelineDefinitionError: naming the step and what to change.
         """
 
-    def end_run(self, run_id: str) -> None:  # noqa: B027
+    def end_run(self, run_id: str) -> None:
         """Release what this executor opened for run ``run_id`` (a cluster, a pool).
 
         The scheduler calls it once the run's end is recorded, however the run ended;

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from flowyml.errors import RunNotFoundError
+from flowyml.execution.priced import MachineCatalogs
 from flowyml.records.listener import RunListener
 from flowyml.records.resources import DockerConfig, ResourceConfig
 from flowyml.records.results import ExecutionResult, SubmissionResult
@@ -63,7 +64,7 @@ class RemoteOrchestratorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class RemoteOrchestrator(ABC):
+class RemoteOrchestrator(MachineCatalogs, ABC):
     """An orchestrator that hands a whole pipeline run to another system.
 
     Subclasses set ``name`` and ``config_model`` like executors do.
