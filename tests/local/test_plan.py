@@ -145,6 +145,8 @@ def test_flowyml_run_plan_json_on_local_submits_nothing(project: Path, planned: 
     assert "jobs: 4 of 4 group(s)" in table.stdout and "estimated cost: unknown" in table.stdout
     wrong = cli.run("run", "planned.py", "--json")
     assert wrong.returncode == 2 and "--json and --yaml go with --plan" in wrong.stderr
+    resumed = cli.run("run", "planned.py", "--plan", "--resume", "some-run")
+    assert resumed.returncode == 2 and "--plan cannot show a resumed run yet" in resumed.stderr
 
 
 def test_plan_on_a_backend_that_cannot_plan_is_a_clear_error(

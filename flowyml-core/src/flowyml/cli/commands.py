@@ -124,6 +124,14 @@ def run(
         if plan:
             from flowyml.cli.plan import build_plan, show_plan
 
+            if resume:
+                # A plan would show steps as running that the resumed run reuses: refuse
+                # rather than print a plan the run would not follow.
+                _fail(
+                    "--plan cannot show a resumed run yet: plan without --resume (steps the"
+                    f" run '{resume}' completed may then show as running)"
+                )
+
             show_plan(build_plan(pipeline, backend, parsed, no_cache), as_json, as_yaml)
             return
         if as_json or as_yaml:
