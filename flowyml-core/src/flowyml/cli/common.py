@@ -17,14 +17,38 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def run_store_here() -> Any:
-    """The run store of the project here, never creating one where there is none."""
-    return project_here().run_store
+    """The run store of the project here, never creating one where there is none.
+
+    Without opening the project when its configuration cannot move the run store: the
+    ``runs`` commands then import neither pydantic's models nor the plugins (a run found
+    crashed still has its backend's clean-up hook called).
+    """
+    from flowyml.project.locate import home_without_config
+
+    home = home_without_config(_root_here())
+    if home is None:
+        return project_here().run_store
+    from flowyml.storage.database import Database
+    from flowyml.storage.run_store import RunStore
+
+    return RunStore(Database(home / "flowyml.db"), on_crashed=_release_crashed_run)
+
+
+def _release_crashed_run(run: Any) -> None:
+    from flowyml.plugins.manager import release_crashed_run  # only once a crash is found
+
+    release_crashed_run(run)
 
 
 def project_here() -> Any:
     """The project here, never creating one where there is none."""
-    from flowyml.project.config import PROJECT_MARKERS, marked_project_root, project_start
     from flowyml.project.folder import open_project
+
+    return open_project(_root_here())
+
+
+def _root_here() -> Any:
+    from flowyml.project.locate import PROJECT_MARKERS, marked_project_root, project_start
 
     root = marked_project_root()
     if root is None:
@@ -33,7 +57,7 @@ def project_here() -> Any:
             f"no FlowyML project here: looked for {markers} in {project_start().resolve()} "
             "and its parent folders"
         )
-    return open_project(root)
+    return root
 
 
 def load_pipeline(target: str) -> Any:

@@ -24,7 +24,13 @@ from flowyml.records.artifact_ref import install_store_resolver
 from flowyml.storage.artifact_store import ArtifactStore, LocalArtifactStore
 from flowyml.storage.materializers import Materializer, builtin_materializers
 
-__all__ = ["BackendInfo", "HookImplementation", "PluginManager", "get_plugin_manager"]
+__all__ = [
+    "BackendInfo",
+    "HookImplementation",
+    "PluginManager",
+    "get_plugin_manager",
+    "release_crashed_run",
+]
 
 ENTRY_POINT_GROUP = "flowyml"
 
@@ -381,3 +387,9 @@ def _store_for(uri: str) -> ArtifactStore:
 
 # References read without a store find theirs through the process's plugin manager.
 install_store_resolver(_store_for)
+
+
+def release_crashed_run(run: Any) -> None:
+    """Let the plugins release what a run marked ``crashed`` left behind (a
+    ``RunStore``'s ``on_crashed``)."""
+    get_plugin_manager().notify_run_crashed(run.run_id, run.backend)

@@ -37,9 +37,22 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flowyml.errors import ConfigError
+from flowyml.project.locate import (
+    CONFIG_FILE,
+    DEFAULT_HOME,
+    PROJECT_ENV,
+    PROJECT_MARKERS,
+    find_project_root,
+    marked_project_root,
+    project_of_file,
+    project_start,
+)
 from flowyml.records.resources import DockerConfig, ResourceConfig
 
 __all__ = [
+    "CONFIG_FILE",
+    "PROJECT_ENV",
+    "PROJECT_MARKERS",
     "PipelineSettings",
     "ProjectConfig",
     "StackConfig",
@@ -47,9 +60,11 @@ __all__ = [
     "find_project_root",
     "format_validation_error",
     "load_config",
+    "marked_project_root",
+    "project_of_file",
+    "project_start",
 ]
 
-CONFIG_FILE = "flowyml.yaml"
 DEFAULT_BACKEND = "local"
 
 
@@ -119,7 +134,7 @@ class ProjectConfig(BaseModel):
     stacks: dict[str, StackConfig] = Field(default_factory=dict)
     pipelines: dict[str, PipelineSettings] = Field(default_factory=dict)
     project_name: str = "default"
-    home: str = ".flowyml"
+    home: str = DEFAULT_HOME
     source: str | None = Field(default=None, exclude=True)
 
     def resolve(self, name: str | None = None) -> tuple[str, StackConfig]:
@@ -165,50 +180,6 @@ def validated_settings(model: type[_Model], settings: Any, backend: str) -> _Mod
         raise ConfigError(
             f"backend '{backend}': " + format_validation_error(exc, "settings")
         ) from None
-
-
-PROJECT_MARKERS = (CONFIG_FILE, "pyproject.toml", ".git")
-PROJECT_ENV = "FLOWYML_PROJECT"
-
-
-def project_start() -> Path:
-    """Where the search for the project begins: ``FLOWYML_PROJECT`` (which ``flowyml run``
-    sets to the pipeline file's folder), else the working directory."""
-    return Path(os.environ.get(PROJECT_ENV) or Path.cwd())
-
-
-def marked_project_root(start: Path | None = None) -> Path | None:
-    """The nearest folder, from ``start`` upwards, holding a flowyml.yaml, pyproject.toml,
-    .git or a ``.flowyml`` run store; ``None`` when there is none."""
-    here = (start or project_start()).resolve()
-    for folder in (here, *here.parents):
-        if any((folder / marker).exists() for marker in (*PROJECT_MARKERS, ".flowyml")):
-            return folder
-    return None
-
-
-def project_of_file(path: Path) -> Path:
-    """The project a pipeline file belongs to, wherever the command is run from.
-
-    In order: the nearest folder above the file holding a flowyml.yaml; the project of the
-    working directory (see :func:`marked_project_root`); the nearest folder above the
-    file holding any project marker; the working directory.
-    """
-    folder = path.resolve().parent
-    for candidate in (folder, *folder.parents):
-        if (candidate / CONFIG_FILE).exists():
-            return candidate
-    return marked_project_root(Path.cwd()) or marked_project_root(folder) or Path.cwd()
-
-
-def find_project_root(start: Path | None = None) -> Path:
-    """The nearest folder, from ``start`` upwards, holding a flowyml.yaml, pyproject.toml
-    or .git; ``start`` itself when there is none."""
-    here = (start or project_start()).resolve()
-    for folder in (here, *here.parents):
-        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
-            return folder
-    return here
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 # Imported with the project, not on first use: it also installs the resolver through which
 # an artifact reference read without its store (``get_run(...).outputs``) finds it.
-from flowyml.plugins.manager import get_plugin_manager
+from flowyml.plugins.manager import get_plugin_manager, release_crashed_run
 from flowyml.project.config import ProjectConfig, StackConfig, find_project_root, load_config
 from flowyml.storage.artifact_store import ArtifactStore
 from flowyml.storage.cache import CacheStore
 from flowyml.storage.database import Database
-from flowyml.storage.run_store import CrashedRun, RunStore
+from flowyml.storage.run_store import RunStore
 
 __all__ = ["Project", "open_project"]
 
@@ -35,7 +35,7 @@ class Project:
     def run_store(self) -> RunStore:
         """Run records; a run found crashed is reported to the plugins, whose backends
         release what it left behind (containers, cloud jobs)."""
-        return RunStore(self.db, on_crashed=_release_crashed_run)
+        return RunStore(self.db, on_crashed=release_crashed_run)
 
     @cached_property
     def cache_store(self) -> CacheStore:
@@ -60,10 +60,6 @@ class Project:
     @cached_property
     def _default_artifact_store(self) -> ArtifactStore:
         return get_plugin_manager().artifact_store_for((self.home / "artifacts").as_uri())
-
-
-def _release_crashed_run(run: CrashedRun) -> None:
-    get_plugin_manager().notify_run_crashed(run.run_id, run.backend)
 
 
 _projects: dict[Path, Project] = {}
