@@ -164,24 +164,30 @@ class TestInterrupt(ConformanceBase):
     def backend_stack(self, dask_cluster: DaskCluster) -> dict[str, Any]:
         return {"backend": "dask", "settings": {"address": dask_cluster.address}}
 
+    @staticmethod
+    def _start_sleepy(cli: Any, conformance: ConformanceProject) -> tuple[Any, int]:
+        """``flowyml run`` of the sleepy pipeline, once its step runs: the process, and
+        the pid of the worker process running the step."""
+        probes = conformance.probe_dir
+        process = cli.start(
+            "run",
+            f"{Path(pipelines.__file__)}:sleepy",
+            "--backend",
+            conformance.nocache_stack,
+            "-p",
+            f"probe_dir={probes}",
+        )
+        note = wait_for(lambda: next(probes.glob("nap"), None), 60, "the step to run")
+        return process, int(wait_for(note.read_text, 5, "its pid"))
+
     def test_ctrl_c_of_flowyml_run_leaves_nothing_running_on_the_cluster(
         self, conformance: ConformanceProject, dask_cluster: DaskCluster
     ) -> None:
         from cli_process import FlowymlCli, only_run
 
         cli = FlowymlCli(conformance.root)
-        probes = conformance.probe_dir
         try:
-            process = cli.start(
-                "run",
-                f"{Path(pipelines.__file__)}:sleepy",
-                "--backend",
-                conformance.nocache_stack,
-                "-p",
-                f"probe_dir={probes}",
-            )
-            note = wait_for(lambda: next(probes.glob("nap"), None), 60, "the step to run")
-            pid = int(wait_for(note.read_text, 5, "its pid"))
+            process, pid = self._start_sleepy(cli, conformance)
             process.send_signal(signal.SIGINT)
             assert process.wait(60) == 130, process.stderr.read() if process.stderr else ""
         finally:
@@ -200,18 +206,8 @@ class TestInterrupt(ConformanceBase):
         from flowyml.storage.run_store import RunStore
 
         cli = FlowymlCli(conformance.root)
-        probes = conformance.probe_dir
         try:
-            process = cli.start(
-                "run",
-                f"{Path(pipelines.__file__)}:sleepy",
-                "--backend",
-                conformance.nocache_stack,
-                "-p",
-                f"probe_dir={probes}",
-            )
-            note = wait_for(lambda: next(probes.glob("nap"), None), 60, "the step to run")
-            pid = int(wait_for(note.read_text, 5, "its pid"))
+            process, pid = self._start_sleepy(cli, conformance)
             run_id = only_run(conformance.root).run_id
             store = RunStore(Database(conformance.root / ".flowyml" / "flowyml.db"))
 

@@ -7,13 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from flowyml.backend import (
-    Context,
     DockerConfig,
     ResourceConfig,
     RunPlan,
     installed_materializers,
-    open_project,
-    plan_run,
 )
 from flowyml_aws.executor import SageMakerExecutor
 from flowyml_aws.instance_types import instance_type_for
@@ -39,12 +36,11 @@ def plan_sagemaker_run(
     """
     from flowyml_aws.artifact_store import S3ArtifactStore
     from flowyml_aws.image_push import ecr_auth, image_repository, is_ecr
-    from flowyml_docker.image_plan import plan_image_for_jobs
+    from flowyml_docker.image_plan import plan_image_for_jobs, plan_job_run
 
     orchestrator.require_valid_settings()
     settings = orchestrator.config
     clients = orchestrator.clients
-    project = open_project()
     config = orchestrator._docker_config(docker_config)
     repository = config.registry or image_repository(clients)
     image = plan_image_for_jobs(
@@ -62,26 +58,17 @@ def plan_sagemaker_run(
         client=clients.client("s3"),
         multipart_threshold=settings.multipart_threshold_mb * 1024 * 1024,
     )
-    planned = plan_run(
+    return plan_job_run(
+        orchestrator,
         pipeline,
-        orchestrator.name,
-        context=Context.coerce(context, pipeline.context),
-        inputs=inputs,
-        project=project,
-        artifact_store=store,
-        use_cache=stack.cache if stack is not None else True,
+        image,
+        repository,
+        store=store,
         executor=SageMakerExecutor,
-        default_resources=resources,
-    )
-    reference = image.reference or f"{repository}/{pipeline.name}:<content-hash>"
-    return planned.with_backend_facts(
-        image=reference,
-        image_action="build" if image.action == "build" else "reuse",
         machine_type=lambda limits: instance_type_for(limits, settings.instance_type),
-        details={
-            "region": settings.region,
-            "artifact_store": store.root,
-            "image": {**image.facts, "push": image.push},
-        },
-        notes=[image.note] if image.note else None,
-    ).priced(orchestrator.machine_catalog(project))
+        details={"region": settings.region},
+        context=context,
+        inputs=inputs,
+        resources=resources,
+        stack=stack,
+    )

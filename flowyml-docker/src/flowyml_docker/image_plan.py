@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flowyml.backend import BackendError, DockerConfig
+from flowyml.backend import BackendError, DockerConfig, RunPlan
 from flowyml_docker.engine import connect, engine_errors
 from flowyml_docker.image_builder import BuildOptions, existing_image, image_identity
 from flowyml_docker.project_source import ProjectSource, locate_project
 from flowyml_docker.registry import registry_holds, remote_reference
 
-__all__ = ["PlannedImage", "plan_image", "plan_image_for_jobs"]
+__all__ = ["PlannedImage", "plan_image", "plan_image_for_jobs", "plan_job_run"]
 
 
 @dataclass
@@ -135,3 +135,63 @@ def existing_image_by_tag(client: Any, tag: str) -> Any | None:
         return None
     except engine_errors() as exc:
         raise BackendError(f"cannot look up image '{tag}': {exc}") from None
+
+
+def plan_job_run(
+    orchestrator: Any,
+    pipeline: Any,
+    image: PlannedImage,
+    repository: str,
+    *,
+    store: Any,
+    executor: Any,
+    machine_type: Callable[[Any], str],
+    details: dict[str, Any],
+    context: Any = None,
+    inputs: dict[str, Any] | None = None,
+    resources: Any = None,
+    stack: Any = None,
+    adjust_groups: Callable[[list[Any]], list[Any]] | None = None,
+) -> RunPlan:
+    """The plan of a run whose groups are cloud jobs of one image (``vertex_ai``,
+    ``sagemaker``): the core's plan of groups and cache, then the image, each group's
+    machine, the backend's ``details`` and prices from its catalog.
+
+    Args:
+        orchestrator: the backend (its ``name`` and ``machine_catalog``).
+        image: what :func:`plan_image_for_jobs` found.
+        repository: where the image would be pushed.
+        store: the artifact store the run would use (a cached output counts only there).
+        executor: the step launcher class that would run the groups.
+        machine_type: the machine or instance type of a group's resources.
+        details: what the backend reports besides (region, project...).
+        adjust_groups: changes the backend makes to the planned groups first.
+    """
+    from flowyml.backend import Context, open_project, plan_run
+
+    project = open_project()
+    planned = plan_run(
+        pipeline,
+        orchestrator.name,
+        context=Context.coerce(context, pipeline.context),
+        inputs=inputs,
+        project=project,
+        artifact_store=store,
+        use_cache=stack.cache if stack is not None else True,
+        executor=executor,
+        default_resources=resources,
+    )
+    if adjust_groups is not None:
+        planned = planned.with_groups(adjust_groups(planned.groups))
+    reference = image.reference or f"{repository}/{pipeline.name}:<content-hash>"
+    return planned.with_backend_facts(
+        image=reference,
+        image_action="build" if image.action == "build" else "reuse",
+        machine_type=machine_type,
+        details={
+            **details,
+            "artifact_store": store.root,
+            "image": {**image.facts, "push": image.push},
+        },
+        notes=[image.note] if image.note else None,
+    ).priced(orchestrator.machine_catalog(project))

@@ -7,13 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from flowyml.backend import (
-    Context,
     DockerConfig,
     ResourceConfig,
     RunPlan,
     installed_materializers,
-    open_project,
-    plan_run,
 )
 from flowyml_gcp.executor import VertexExecutor
 from flowyml_gcp.job_spec import machine_type_for
@@ -37,13 +34,12 @@ def plan_vertex_run(
         ConfigError: the settings are incomplete, or no machine fits a group.
         BackendError: the Docker engine cannot be asked about the image.
     """
-    from flowyml_docker.image_plan import plan_image_for_jobs
+    from flowyml_docker.image_plan import plan_image_for_jobs, plan_job_run
     from flowyml_gcp.artifact_store import GCSArtifactStore
     from flowyml_gcp.config import image_repository
 
     orchestrator.require_valid_settings()
     settings = orchestrator.config
-    project = open_project()
     config = orchestrator._docker_config(docker_config)
     repository = config.registry or image_repository(settings)
     image = plan_image_for_jobs(
@@ -61,44 +57,34 @@ def plan_vertex_run(
         endpoint=settings.storage_endpoint,
         project=settings.project_id,
     )
-    planned = plan_run(
+
+    def default_accelerator(groups: list[Any]) -> list[Any]:
+        # A group asking for GPUs without a type gets the backend's default accelerator.
+        return [
+            g.model_copy(
+                update={
+                    "resources": g.resources.model_copy(
+                        update={"gpu_type": g.resources.gpu_type or settings.default_accelerator}
+                    )
+                }
+            )
+            if g.resources.gpu
+            else g
+            for g in groups
+        ]
+
+    return plan_job_run(
+        orchestrator,
         pipeline,
-        orchestrator.name,
-        context=Context.coerce(context, pipeline.context),
-        inputs=inputs,
-        project=project,
-        artifact_store=store,
-        use_cache=stack.cache if stack is not None else True,
+        image,
+        repository,
+        store=store,
         executor=VertexExecutor,
-        default_resources=resources,
-    )
-    # A group asking for GPUs without a type gets the backend's default accelerator.
-    groups = [
-        g.model_copy(
-            update={
-                "resources": g.resources.model_copy(
-                    update={"gpu_type": g.resources.gpu_type or settings.default_accelerator}
-                )
-            }
-        )
-        if g.resources.gpu
-        else g
-        for g in planned.groups
-    ]
-    reference = image.reference or f"{repository}/{pipeline.name}:<content-hash>"
-    return (
-        planned.with_groups(groups)
-        .with_backend_facts(
-            image=reference,
-            image_action="build" if image.action == "build" else "reuse",
-            machine_type=lambda limits: machine_type_for(limits, settings.machine_type),
-            details={
-                "project_id": settings.project_id,
-                "region": settings.region,
-                "artifact_store": store.root,
-                "image": {**image.facts, "push": image.push},
-            },
-            notes=[image.note] if image.note else None,
-        )
-        .priced(orchestrator.machine_catalog(project))
+        machine_type=lambda limits: machine_type_for(limits, settings.machine_type),
+        details={"project_id": settings.project_id, "region": settings.region},
+        context=context,
+        inputs=inputs,
+        resources=resources,
+        stack=stack,
+        adjust_groups=default_accelerator,
     )
