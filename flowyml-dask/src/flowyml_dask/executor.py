@@ -272,7 +272,6 @@ class DaskExecutor(TaskExecutor):
                     project_name,
                     self._topic(self._run_id or ""),
                     key,
-                    True,  # workers always send what steps print: the run store keeps it live
                     key=key,
                     resources=wanted or None,
                     workers=workers or None,

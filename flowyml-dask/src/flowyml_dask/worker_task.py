@@ -45,8 +45,9 @@ class _Forwarding(io.TextIOBase):
     """The worker's ``sys.stdout``/``sys.stderr`` while flowyml steps run on it.
 
     A write made inside a step (a context with :data:`_forward_to` set) goes to the run's
-    event topic, whole lines at a time, so the client prints it as it comes; every other
-    write goes to the original stream. Per context, never shared between steps.
+    event topic, whole lines at a time, so the client records (and may print) it as it
+    comes; every other write goes to the original stream. Per context, never shared
+    between steps.
     """
 
     def __init__(self, original: TextIO) -> None:
@@ -164,7 +165,6 @@ def run_group(
     project_name: str,
     topic: str,
     key: str,
-    echo: bool,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Run a group's members in order on this worker; stop at the first failure.
 
@@ -191,7 +191,9 @@ def run_group(
             _report(worker, topic, key, records)
             return records, values
     for member in steps:
-        token = _forward_to.set((worker, topic, member.name)) if echo else None
+        # Always sent: the client records what steps print while they run, and prints it
+        # when its run echoes.
+        token = _forward_to.set((worker, topic, member.name))
         watched = WatchedStep(member) if member.timeout else None
         try:
             result = execute_step_in_process(
@@ -202,13 +204,12 @@ def run_group(
                 run_id=run_id,
                 project_name=project_name,
                 all_outputs=available,
-                echo_logs=echo,
+                echo_logs=True,
             )
         finally:
-            if token is not None:
-                _forward_to.reset(token)
-                for stream in streams:
-                    stream.end_step(worker, topic, member.name)
+            _forward_to.reset(token)
+            for stream in streams:
+                stream.end_step(worker, topic, member.name)
         records.append(result.model_dump(mode="json", exclude={"output"}))
         if watched is not None and watched.running():
             records[-1].update(_stop_overrun(watched, member, worker.address, result.success))

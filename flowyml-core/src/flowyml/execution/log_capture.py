@@ -74,8 +74,8 @@ class StepLog:
 
     def end(self) -> None:
         """The step ended: deliver its unfinished last line to the live relay."""
-        if self._relayed:
-            self._live.flush(self._name)  # type: ignore[union-attr]
+        if self._relayed and self._live is not None:
+            self._live.flush(self._name)
 
     def getvalue(self) -> str:
         """Everything captured so far."""

@@ -15,10 +15,9 @@ __all__ = ["RunShapes"]
 
 
 class RunShapes:
-    """Writes and reads run shapes in ``db``."""
+    """What records run shapes, remembering the graphs it already wrote."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self) -> None:
         # Graphs this process wrote, by their JSON, with their keys. A pipeline's JSON is
         # one string computed once per DAG, so this lookup does not hash it again.
         self._keys: dict[str, str] = {}
@@ -32,10 +31,6 @@ class RunShapes:
             statements.append(("INSERT OR IGNORE INTO pipeline_graphs VALUES (?,?)", (key, graph)))
             self._keys[graph] = key
         return [*statements, ("INSERT INTO run_shapes VALUES (?,?)", (run_id, key))]
-
-    def read(self, run_id: str) -> dict[str, Any] | None:
-        """The shape of run ``run_id``, or None when it has none recorded."""
-        return read_shape(self.db, run_id)
 
 
 def read_shape(db: Database, run_id: str) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from flowyml.storage.database import Database
 from flowyml.storage.run_logs import LiveLogs, LogRow, read_log_rows, read_logs
 from flowyml.storage.run_owner import Heartbeat, RunOwner, StepCommits, gone_reason
 from flowyml.storage.run_records import CrashedRun, RunRecord, StepRecord
-from flowyml.storage.run_shapes import RunShapes
+from flowyml.storage.run_shapes import RunShapes, read_shape
 
 if TYPE_CHECKING:
     from flowyml.records.results import ExecutionResult
@@ -61,7 +61,7 @@ class RunStore:
         self._heartbeat = Heartbeat(db)
         self._step_commits = StepCommits(db)
         self._live = LiveLogs(db)
-        self._shapes = RunShapes(db)
+        self._shapes = RunShapes()
 
     def create_run(
         self,
@@ -366,7 +366,7 @@ class RunStore:
         group shared with other steps (or None), ``inputs`` maps each input artifact to the
         step that produces it (None for a pipeline input), ``resources`` what the step asks
         for (the fields it sets, configured per-step resources included)."""
-        return self._shapes.read(run_id)
+        return read_shape(self.db, run_id)
 
     def step_counts(self, run_ids: list[str]) -> dict[str, dict[str, int]]:
         """Per run: its steps (``total``), how many ``succeeded`` (ran, came from the cache or
