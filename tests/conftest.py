@@ -10,7 +10,9 @@ import pytest
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh project folder as the working directory, with no configuration."""
+    """A fresh project folder as the working directory, with no configuration (and no
+    step durations remembered from other tests: see flowyml.execution.quick_groups)."""
+    from flowyml.execution.quick_groups import quick_groups
     from flowyml.plugins.manager import reset_plugin_manager
     from flowyml.project.folder import forget_projects
 
@@ -22,6 +24,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         monkeypatch.delenv(name, raising=False)
     forget_projects()
     reset_plugin_manager()
+    quick_groups.forget()
     yield root
     forget_projects()
     reset_plugin_manager()

@@ -247,3 +247,44 @@ def test_a_failing_on_crashed_does_not_fail_the_read(db, dead_pid, caplog):
     _owned_by(db, "r1", dead_pid)
     assert store.get_run("r1").status is ExecutionStatus.CRASHED
     assert "clean-up of crashed run r1 failed: engine unreachable" in caplog.text
+
+
+def _step_rows(db):
+    return _committed_rows(db, "SELECT step, status, finished_at FROM step_runs ORDER BY step")
+
+
+def test_a_step_that_ends_before_its_start_is_committed_is_written_once(db, monkeypatch):
+    store = RunStore(db)
+    store.create_run("r1", "demo", "local", {})
+    monkeypatch.setattr(run_owner.StepCommits, "after_start", lambda self: None)
+    written = []
+    execute = db._execute_runs
+    monkeypatch.setattr(db, "_execute_runs", lambda batch: (written.extend(batch), execute(batch)))
+    store.step_started("r1", "load", 1.0)
+    store.step_finished("r1", _result("load"))
+    db.flush()
+    assert [row[1][1] for row in written if "step_runs" in row[0]] == ["load"]
+    assert _step_rows(db) == [("load", "success", 2.0)]
+
+
+def test_a_step_whose_start_was_committed_still_gets_its_end(db):
+    store = RunStore(db)
+    store.create_run("r1", "demo", "local", {})
+    store.step_started("r1", "load", 1.0)
+    db.flush()
+    assert _step_rows(db) == [("load", "running", None)]
+    store.step_finished("r1", _result("load"))
+    db.flush()
+    assert _step_rows(db) == [("load", "success", 2.0)]
+
+
+def _result(name: str) -> ExecutionResult:
+    from datetime import UTC, datetime
+
+    return ExecutionResult(
+        step_name=name,
+        success=True,
+        duration_seconds=1.0,
+        started_at=datetime.fromtimestamp(1.0, UTC),
+        finished_at=datetime.fromtimestamp(2.0, UTC),
+    )

@@ -6,8 +6,6 @@ import signal
 import time
 import warnings
 from collections import deque
-from concurrent.futures import Future
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flowyml.definition.context import Context
@@ -22,9 +20,9 @@ from flowyml.execution.resume import (
     restore_completed,
     reusable_results,
 )
+from flowyml.execution.run_loop import RunLoop
 from flowyml.execution.run_state import RunState as _RunState
 from flowyml.execution.run_step import value_fingerprint
-from flowyml.execution.step_threads import StepThreads
 from flowyml.records.listener import RunListener
 from flowyml.records.results import ExecutionResult
 from flowyml.records.status import ExecutionStatus
@@ -117,7 +115,9 @@ class Scheduler:
         except KeyboardInterrupt as exc:
             interrupted = exc
             status = ExecutionStatus.CANCELLED
-            error = self._cancel_running(state, run_id, exc)
+            error = state.cancel_running(
+                run_id, exc, self.run_store, self.listener, self.executor.passes_by_reference
+            )
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"
             raise
@@ -163,32 +163,6 @@ class Scheduler:
                 stacklevel=2,
             )
 
-    def _cancel_running(self, state: _RunState, run_id: str, exc: KeyboardInterrupt) -> str:
-        """Record every step still running as cancelled; returns the run's error line."""
-        why = str(exc) if isinstance(exc, RunInterrupted) else "interrupted by SIGINT"
-        note = ""
-        if self.executor.passes_by_reference and state.running:
-            note = (
-                "; steps running in this process cannot be killed, so they were abandoned "
-                "and the process does not wait for them"
-            )
-        now = time.time()
-        for name, since in list(state.running.items()):
-            result = ExecutionResult(
-                step_name=name,
-                success=False,
-                cancelled=True,
-                error=f"cancelled: the run was {why}{note}",
-                duration_seconds=now - since,
-                started_at=datetime.fromtimestamp(since, UTC),
-                finished_at=datetime.fromtimestamp(now, UTC),
-            )
-            state.results[name] = result
-            self.run_store.step_finished(run_id, result)
-            self.listener.step_finished(result)
-        state.running.clear()
-        return f"run {why}{note}"
-
     # -- scheduling ------------------------------------------------------------------
     def _schedule(
         self,
@@ -197,44 +171,25 @@ class Scheduler:
         context: Context,
         restored: dict[str, Completed],
     ) -> None:
-        max_workers = max(1, self.executor.max_workers)
-        pool: StepThreads | None = None
-        in_flight: dict[Future[list[ExecutionResult]], StepGroup] = {}
-        ready = deque(g for g in state.groups if not g.upstream)
+        loop = RunLoop(
+            state,
+            deque(g for g in state.groups if not g.upstream),
+            max_workers=self.executor.max_workers,
+            in_process=self.executor.passes_by_reference,
+            announce=lambda group: self._announce(group, run_id, state),
+            dispatch=lambda group: self._dispatch(group, state, run_id, context),
+            complete=lambda group, results: self._complete(
+                state, group, results, run_id, loop.ready, context
+            ),
+            reuse=lambda group: reusable_results(group, restored, state.artifacts, context),
+        )
         try:
-            while ready or in_flight:
-                while ready and len(in_flight) < max_workers and not state.stopped:
-                    group = ready.popleft()
-                    reused = reusable_results(group, restored, state.artifacts, context)
-                    if reused is not None:
-                        self._complete(state, group, reused, run_id, ready, context)
-                        continue
-                    self._announce(group, run_id, state)
-                    if not in_flight and not ready:
-                        # The only runnable group: run it here, sparing a thread hand-off.
-                        results = self._dispatch(group, state, run_id, context)
-                        self._complete(state, group, results, run_id, ready, context)
-                        continue
-                    if pool is None:
-                        pool = StepThreads(max_workers, "flowyml-step")
-                    future = pool.submit(self._dispatch, group, state, run_id, context)
-                    in_flight[future] = group
-                if not in_flight:
-                    if state.stopped:
-                        break
-                    continue
-                assert pool is not None  # something is in flight
-                future = pool.next_finished()
-                group = in_flight.pop(future)
-                self._complete(state, group, future.result(), run_id, ready, context)
+            loop.run()
         except BaseException:
             # Ctrl-C or a crash of the scheduler: steps running elsewhere must not outlive
             # the run; steps running on this process's threads are abandoned.
             self.executor.cancel()
             raise
-        finally:
-            if pool is not None:
-                pool.shutdown()
 
     def _announce(self, group: StepGroup, run_id: str, state: _RunState) -> None:
         now = time.time()
@@ -254,7 +209,7 @@ class Scheduler:
             wanted = dict.fromkeys([*member.inputs, *read]) if read else member.inputs
             inputs = {name: artifacts[name] for name in wanted if name in artifacts}
             if len(inputs) < len(wanted):
-                return [_skipped(member.name)]
+                return [ExecutionResult(step_name=member.name, success=True, skipped=True)]
             return [
                 self.executor.execute_step(
                     member,
@@ -390,10 +345,6 @@ class Scheduler:
             state.blocked.add(group.name)
             if self.fail_fast:
                 state.stopped = True
-
-
-def _skipped(step_name: str) -> ExecutionResult:
-    return ExecutionResult(step_name=step_name, success=True, skipped=True)
 
 
 # The name the scheduler had in version 1 of the backend API; kept working.

@@ -70,6 +70,13 @@ class StepThreads:
             except queue.Empty:
                 continue
 
+    def finished_now(self) -> Future[Any] | None:
+        """The next job that finished, if one did (never blocks)."""
+        try:
+            return self._finished.get_nowait()
+        except queue.Empty:
+            return None
+
     def _work(self) -> None:
         while True:
             job = self._jobs.get()

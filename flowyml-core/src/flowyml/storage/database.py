@@ -25,7 +25,22 @@ from typing import Any
 from flowyml.storage.schema import ADDED_COLUMNS as _ADDED_COLUMNS
 from flowyml.storage.schema import SCHEMA as _SCHEMA
 
-__all__ = ["Database"]
+__all__ = ["Database", "QueuedWrite"]
+
+# A queued write: (sql, params); a list for a replaceable one (see Database.replace).
+_Write = Sequence[Any]
+
+
+class QueuedWrite:
+    """A write queued by :meth:`Database.write_replaceable`, which
+    :meth:`Database.replace` may still overwrite."""
+
+    __slots__ = ("batch", "entry")
+
+    def __init__(self, entry: list[Any], batch: int) -> None:
+        self.entry = entry
+        self.batch = batch
+
 
 # A dropped write is reported through logging, not warnings.warn: it happens on the writer
 # thread, where `-W error` would turn the report into an exception that drops the rest of
@@ -108,8 +123,9 @@ class Database:
         self._add_missing_columns()
         self._conn.executescript(schema)
         self._lock = threading.RLock()
-        self._pending: list[tuple[str, tuple[Any, ...]]] = []
+        self._pending: list[_Write] = []
         self._pending_lock = threading.Lock()
+        self._batches_taken = 0  # a queued write is replaceable while this is unchanged
         self._wake = threading.Event()
         self._closed = False
         self._flusher: threading.Thread | None = None
@@ -157,6 +173,37 @@ class Database:
             self._start_flusher()
         if count >= _FLUSH_BATCH:
             self._wake.set()
+
+    def write_replaceable(self, sql: str, params: tuple[Any, ...]) -> QueuedWrite:
+        """Queue a write, and return a handle through which :meth:`replace` can change its
+        parameters while no flush has taken it yet."""
+        entry: list[Any] = [sql, params]
+        with self._pending_lock:
+            self._pending.append(entry)
+            count = len(self._pending)
+            queued = QueuedWrite(entry, self._batches_taken)
+        if self._flusher is None:
+            self._start_flusher()
+        if count >= _FLUSH_BATCH:
+            self._wake.set()
+        return queued
+
+    def replace(self, queued: QueuedWrite, params: tuple[Any, ...]) -> bool:
+        """Give a queued write new parameters, if no flush has taken it yet.
+
+        A step's start and end rows are one write when the end comes before the next
+        commit: replacing a row SQLite has not seen costs nothing, where inserting it and
+        then replacing it costs two B-tree updates.
+
+        Returns:
+            False when the write was taken by a flush (committed, or being committed):
+            the caller queues its new row as a write of its own, after it.
+        """
+        with self._pending_lock:
+            if queued.batch != self._batches_taken:
+                return False
+            queued.entry[1] = params
+            return True
 
     def call_periodically(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` from the background writer, before each batch it commits.
@@ -223,6 +270,7 @@ class Database:
             commit_first()
         with self._pending_lock:
             batch, self._pending = self._pending, []
+            self._batches_taken += 1
         if not batch:
             return
         try:
@@ -258,7 +306,7 @@ class Database:
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
 
-    def _execute_runs(self, batch: list[tuple[str, tuple[Any, ...]]]) -> None:
+    def _execute_runs(self, batch: list[_Write]) -> None:
         """The fast path: one executemany per run of consecutive writes of equal SQL."""
         run: list[tuple[Any, ...]] = []
         current_sql = batch[0][0]
@@ -269,7 +317,7 @@ class Database:
             run.append(params)
         self._conn.executemany(current_sql, run)
 
-    def _execute_each(self, batch: list[tuple[str, tuple[Any, ...]]]) -> None:
+    def _execute_each(self, batch: list[_Write]) -> None:
         for sql, params in batch:
             try:
                 self._conn.execute(sql, params)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flowyml.errors import FlowyMLError, RunNotFoundError
 from flowyml.records.status import ExecutionStatus
 from flowyml.records.usage import ResourceUsage
-from flowyml.storage.database import Database
+from flowyml.storage.database import Database, QueuedWrite
 from flowyml.storage.run_logs import LiveLogs, LogRow, read_log_rows, read_logs
 from flowyml.storage.run_owner import Heartbeat, RunOwner, StepCommits, gone_reason
 from flowyml.storage.run_records import CrashedRun, RunRecord, StepRecord
@@ -60,6 +60,9 @@ class RunStore:
         self.on_crashed = on_crashed
         self._heartbeat = Heartbeat(db)
         self._step_commits = StepCommits(db)
+        # The queued start row of each running step, which its end row replaces while no
+        # flush has taken it (see Database.replace): one row written per step, not two.
+        self._starts: dict[tuple[str, str], QueuedWrite] = {}
         self._live = LiveLogs(db)
         self._shapes = RunShapes()
 
@@ -129,7 +132,9 @@ class RunStore:
         the process down.
         """
         self._step_commits.before_start(run_id, step)
-        self.db.write(_UPSERT_STEP, (run_id, step, "running", started_at, *_NEW_STEP))
+        self._starts[run_id, step] = self.db.write_replaceable(
+            _UPSERT_STEP, (run_id, step, "running", started_at, *_NEW_STEP)
+        )
         self._step_commits.after_start()
 
     def step_finished(
@@ -142,26 +147,26 @@ class RunStore:
         """Record a step's final result (refs: output name -> artifact reference dict)."""
         started = result.started_at.timestamp() if result.started_at else None
         finished = result.finished_at.timestamp() if result.finished_at else time.time()
-        self.db.write(
-            _UPSERT_STEP,
-            (
-                run_id,
-                result.step_name,
-                result.status.value,
-                started,
-                finished,
-                result.duration_seconds,
-                result.retries,
-                int(result.cached),
-                int(result.skipped),
-                result.error,
-                result.traceback,
-                json.dumps(refs or {}),
-                result.exit_code,
-                cache_key,
-                None if result.usage is None else result.usage.to_json(),
-            ),
+        row = (
+            run_id,
+            result.step_name,
+            result.status.value,
+            started,
+            finished,
+            result.duration_seconds,
+            result.retries,
+            int(result.cached),
+            int(result.skipped),
+            result.error,
+            result.traceback,
+            json.dumps(refs or {}),
+            result.exit_code,
+            cache_key,
+            None if result.usage is None else result.usage.to_json(),
         )
+        start = self._starts.pop((run_id, result.step_name), None)
+        if start is None or not self.db.replace(start, row):
+            self.db.write(_UPSERT_STEP, row)
         if result.logs:
             self.append_log(run_id, result.step_name, result.logs, finished)
         self._step_commits.after_end(run_id, result.step_name)
@@ -190,6 +195,8 @@ class RunStore:
         """Record the final status of a run and commit everything queued."""
         self._heartbeat.stop(run_id)
         self._step_commits.forget(run_id)
+        for key in [key for key in list(self._starts) if key[0] == run_id]:
+            self._starts.pop(key, None)  # steps that never ended (the run crashed under them)
         self.db.write(
             "UPDATE runs SET status=?, finished_at=?, error=? WHERE run_id=?",
             (status.value, time.time(), error, run_id),
