@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flowyml import ExecutionResult, ExecutionStatus, FlowyMLError, RunNotFoundError
 from flowyml.storage import run_owner
@@ -288,3 +291,25 @@ def _result(name: str) -> ExecutionResult:
         started_at=datetime.fromtimestamp(1.0, UTC),
         finished_at=datetime.fromtimestamp(2.0, UTC),
     )
+
+
+_REF_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=20)
+
+
+@given(
+    st.dictionaries(
+        _REF_TEXT,
+        st.fixed_dictionaries(
+            {
+                "uri": st.one_of(_REF_TEXT, st.none()),
+                "digest": st.sampled_from(["", "abc"]),
+                "size": st.sampled_from([0, 5, False]),
+            }
+        ),
+        max_size=3,
+    )
+)
+def test_recorded_outputs_are_exactly_what_json_dumps_writes(refs):
+    from flowyml.storage.run_store import _outputs_json
+
+    assert _outputs_json(refs) == json.dumps(refs)

@@ -44,6 +44,26 @@ _SUCCEEDED = ("success", "cached", "skipped")
 _NEW_STEP = (None, None, 0, 0, 0, None, None, "{}", None, None, None)
 
 
+def _outputs_json(refs: dict[str, dict[str, Any]] | None) -> str:
+    """``json.dumps(refs)``, formatted directly for the references the scheduler records
+    (a URI, no digest or size yet): this runs once per step, at a third of the cost."""
+    if not refs:
+        return "{}"
+    parts = []
+    for name, ref in refs.items():
+        uri = ref.get("uri")
+        if not isinstance(uri, str) or len(ref) != 3 or ref.get("digest") != "":
+            return json.dumps(refs)
+        text = name + uri
+        size = ref.get("size")
+        if type(size) is not int or size or not (text.isascii() and text.isprintable()):
+            return json.dumps(refs)
+        if '"' in text or "\\" in text:
+            return json.dumps(refs)  # a character JSON escapes
+        parts.append(f'"{name}": {{"uri": "{uri}", "digest": "", "size": 0}}')
+    return "{" + ", ".join(parts) + "}"
+
+
 class RunStore:
     """Reads and writes run records in the project's database.
 
@@ -159,7 +179,7 @@ class RunStore:
             int(result.skipped),
             result.error,
             result.traceback,
-            json.dumps(refs or {}),
+            _outputs_json(refs),
             result.exit_code,
             cache_key,
             None if result.usage is None else result.usage.to_json(),
