@@ -310,6 +310,6 @@ _REF_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=20)
     )
 )
 def test_recorded_outputs_are_exactly_what_json_dumps_writes(refs):
-    from flowyml.storage.run_store import _outputs_json
+    from flowyml.storage.step_rows import outputs_json
 
-    assert _outputs_json(refs) == json.dumps(refs)
+    assert outputs_json(refs) == json.dumps(refs)

@@ -21,6 +21,7 @@ from flowyml.storage.run_logs import LiveLogs, LogRow, read_log_rows, read_logs
 from flowyml.storage.run_owner import Heartbeat, RunOwner, StepCommits, gone_reason
 from flowyml.storage.run_records import CrashedRun, RunRecord, StepRecord
 from flowyml.storage.run_shapes import RunShapes, read_shape
+from flowyml.storage.step_rows import NEW_STEP, UPSERT_STEP, finished_row
 
 if TYPE_CHECKING:
     from flowyml.records.results import ExecutionResult
@@ -34,34 +35,7 @@ _RUN_COLUMNS = (
     " resumed_from, pipeline_ref"
 )
 
-_UPSERT_STEP = (
-    "INSERT OR REPLACE INTO step_runs (run_id, step, status, started_at, finished_at, duration,"
-    " retries, cached, skipped, error, traceback, outputs, exit_code, cache_key, usage)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
 _SUCCEEDED = ("success", "cached", "skipped")
-# The columns after started_at of a step that just started.
-_NEW_STEP = (None, None, 0, 0, 0, None, None, "{}", None, None, None)
-
-
-def _outputs_json(refs: dict[str, dict[str, Any]] | None) -> str:
-    """``json.dumps(refs)``, formatted directly for the references the scheduler records
-    (a URI, no digest or size yet): this runs once per step, at a third of the cost."""
-    if not refs:
-        return "{}"
-    parts = []
-    for name, ref in refs.items():
-        uri = ref.get("uri")
-        if not isinstance(uri, str) or len(ref) != 3 or ref.get("digest") != "":
-            return json.dumps(refs)
-        text = name + uri
-        size = ref.get("size")
-        if type(size) is not int or size or not (text.isascii() and text.isprintable()):
-            return json.dumps(refs)
-        if '"' in text or "\\" in text:
-            return json.dumps(refs)  # a character JSON escapes
-        parts.append(f'"{name}": {{"uri": "{uri}", "digest": "", "size": 0}}')
-    return "{" + ", ".join(parts) + "}"
 
 
 class RunStore:
@@ -153,7 +127,7 @@ class RunStore:
         """
         self._step_commits.before_start(run_id, step)
         self._starts[run_id, step] = self.db.write_replaceable(
-            _UPSERT_STEP, (run_id, step, "running", started_at, *_NEW_STEP)
+            UPSERT_STEP, (run_id, step, "running", started_at, *NEW_STEP)
         )
         self._step_commits.after_start()
 
@@ -165,30 +139,12 @@ class RunStore:
         cache_key: str | None = None,
     ) -> None:
         """Record a step's final result (refs: output name -> artifact reference dict)."""
-        started = result.started_at.timestamp() if result.started_at else None
-        finished = result.finished_at.timestamp() if result.finished_at else time.time()
-        row = (
-            run_id,
-            result.step_name,
-            result.status.value,
-            started,
-            finished,
-            result.duration_seconds,
-            result.retries,
-            int(result.cached),
-            int(result.skipped),
-            result.error,
-            result.traceback,
-            _outputs_json(refs),
-            result.exit_code,
-            cache_key,
-            None if result.usage is None else result.usage.to_json(),
-        )
+        row = finished_row(run_id, result, refs, cache_key)
         start = self._starts.pop((run_id, result.step_name), None)
         if start is None or not self.db.replace(start, row):
-            self.db.write(_UPSERT_STEP, row)
+            self.db.write(UPSERT_STEP, row)
         if result.logs:
-            self.append_log(run_id, result.step_name, result.logs, finished)
+            self.append_log(run_id, result.step_name, result.logs, row[4])
         self._step_commits.after_end(run_id, result.step_name)
 
     def record_step_keys(self, run_id: str, keys: dict[str, str]) -> None:

@@ -1,0 +1,66 @@
+"""The row of ``step_runs`` that records one step: built once per step, so built cheaply."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the `runs` commands read the store without pydantic's models
+    from flowyml.records.results import ExecutionResult
+
+__all__ = ["NEW_STEP", "UPSERT_STEP", "finished_row", "outputs_json"]
+
+UPSERT_STEP = (
+    "INSERT OR REPLACE INTO step_runs (run_id, step, status, started_at, finished_at, duration,"
+    " retries, cached, skipped, error, traceback, outputs, exit_code, cache_key, usage)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+# The columns after started_at of a step that just started.
+NEW_STEP = (None, None, 0, 0, 0, None, None, "{}", None, None, None)
+
+
+def outputs_json(refs: dict[str, dict[str, Any]] | None) -> str:
+    """``json.dumps(refs)``, formatted directly for the references the scheduler records
+    (a URI, no digest or size yet): this runs once per step, at a third of the cost."""
+    if not refs:
+        return "{}"
+    parts = []
+    for name, ref in refs.items():
+        uri = ref.get("uri")
+        if not isinstance(uri, str) or len(ref) != 3 or ref.get("digest") != "":
+            return json.dumps(refs)
+        text = name + uri
+        size = ref.get("size")
+        if type(size) is not int or size or not (text.isascii() and text.isprintable()):
+            return json.dumps(refs)
+        if '"' in text or "\\" in text:
+            return json.dumps(refs)  # a character JSON escapes
+        parts.append(f'"{name}": {{"uri": "{uri}", "digest": "", "size": 0}}')
+    return "{" + ", ".join(parts) + "}"
+
+
+def finished_row(
+    run_id: str,
+    result: ExecutionResult,
+    refs: dict[str, dict[str, Any]] | None,
+    cache_key: str | None,
+) -> tuple[Any, ...]:
+    """The parameters of :data:`UPSERT_STEP` for a step's final result."""
+    return (
+        run_id,
+        result.step_name,
+        result.status.value,
+        result.started_at.timestamp() if result.started_at else None,
+        result.finished_at.timestamp() if result.finished_at else time.time(),
+        result.duration_seconds,
+        result.retries,
+        int(result.cached),
+        int(result.skipped),
+        result.error,
+        result.traceback,
+        outputs_json(refs),
+        result.exit_code,
+        cache_key,
+        None if result.usage is None else result.usage.to_json(),
+    )
