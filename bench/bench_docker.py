@@ -115,7 +115,7 @@ def main() -> None:
     for i in range(args.groups):
         group = details["groups"][f"s{i}"]
         body_started = results[f"s{i}"].load_output(f"a{i}")
-        overhead.append(body_started - _ts(group["launched_at"]))
+        overhead.append(body_started - _ts(group["submitted_at"]))
     floor = _floor(orchestrator.client(), first.metadata["image"], args.groups)
 
     orchestrator, second, submitted = submit("bench-second")

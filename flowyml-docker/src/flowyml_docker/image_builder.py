@@ -3,8 +3,8 @@
 The image is the base image, plus a virtualenv at ``/opt/flowyml`` holding the flowyml
 distributions and every requirement — installed with ``pip install --no-index`` from
 wheels prepared on the host, so the build needs no network — plus the user's project
-at the workdir. Its tag is ``flowyml/<pipeline>:<hash>``, where the hash covers the
-project's files, the requirements, the base image (name and id), the flowyml
+at the workdir, byte-compiled. Its tag is ``flowyml/<pipeline>:<hash>``, where the hash
+covers the project's files, the requirements, the base image (name and id), the flowyml
 distributions (versions and sources), env, build args, platform and any Dockerfile of
 the user's: when an image with that tag exists, nothing is built.
 
@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import tempfile
 import time
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 # Bump when the generated Dockerfile changes, so images built by older code are not reused.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 VENV = "/opt/flowyml"
 # glibc-based x86-64 images (Debian bookworm has glibc 2.36): any of these wheels installs.
 DEFAULT_WHEEL_PLATFORMS = (
@@ -341,7 +342,10 @@ def _write_context(
         f" PYTHONPATH={workdir}",
     ]
     lines += [f"ENV {k}={_dockerfile_value(v)}" for k, v in sorted(docker_config.env.items())]
-    lines += [f"WORKDIR {workdir}", f"COPY project/ {workdir}/"]
+    # Containers write no bytecode (PYTHONDONTWRITEBYTECODE, another user): each would
+    # compile the project again. A file that does not compile fails its import alike.
+    compiled = f"{VENV}/bin/python -m compileall -q {shlex.quote(workdir)} >/dev/null || true"
+    lines += [f"WORKDIR {workdir}", f"COPY project/ {workdir}/", f"RUN {compiled}"]
     (context / "Dockerfile").write_text("\n".join(lines) + "\n")
 
 

@@ -7,27 +7,27 @@ scheduler (or to a remote orchestrator) is execution, not definition: it lives h
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from flowyml.definition.context import Context
 from flowyml.definition.pipeline import STEP_RUNNER_ENV, PipelineDefinition, new_run_id
 from flowyml.errors import ConfigError, PipelineDefinitionError, PluginError
-from flowyml.execution.interrupts import interrupts_stop_runs
-from flowyml.execution.log_capture import StepOutput
-from flowyml.execution.remote import RemoteOrchestrator
-from flowyml.execution.remote_wait import run_remote
-from flowyml.execution.run_events import RunEvents
-from flowyml.execution.scheduler import Scheduler
-from flowyml.plugins.manager import PluginManager, get_plugin_manager
-from flowyml.project.config import ProjectConfig, StackConfig, format_validation_error
-from flowyml.project.folder import Project, open_project
-from flowyml.records.listener import RunListener
-from flowyml.storage.pipeline_run import PipelineRun
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from flowyml.plugins.manager import PluginManager
+    from flowyml.project.config import ProjectConfig, StackConfig
+    from flowyml.project.folder import Project
+    from flowyml.records.listener import RunListener
+    from flowyml.storage.pipeline_run import PipelineRun
+
+# What launching a run needs (the scheduler, the remote layer, the configuration, the
+# plugins) is imported when a run is launched, not with this module: every pipeline file
+# imports it through ``from flowyml import Pipeline``, and the step runner imports that
+# file in each container, subprocess or cloud job without ever launching a run.
 
 __all__ = [
     "Pipeline",
@@ -97,6 +97,14 @@ class Pipeline(PipelineDefinition):
                 f"pipeline '{self.name}'.run() was called while the step runner imported the "
                 'pipeline\'s module; guard the call with `if __name__ == "__main__":`'
             )
+        from flowyml.execution.interrupts import interrupts_stop_runs
+        from flowyml.execution.log_capture import StepOutput
+        from flowyml.execution.remote import RemoteOrchestrator
+        from flowyml.execution.remote_wait import run_remote
+        from flowyml.execution.run_events import RunEvents
+        from flowyml.execution.scheduler import Scheduler
+        from flowyml.project.folder import open_project
+
         if isinstance(context, Context):
             run_context = context
         else:
@@ -168,6 +176,10 @@ def build_backend(
         PluginError: neither a stack nor an installed backend has that name.
         ConfigError: the backend's settings are invalid (each key named).
     """
+    from pydantic import ValidationError
+
+    from flowyml.plugins.manager import get_plugin_manager
+
     stack_name, stack = project.config.resolve(backend)
     if cache is False:
         stack = stack.model_copy(update={"cache": False})
@@ -187,6 +199,8 @@ def build_backend(
 def unknown_stack_message(name: str, config: ProjectConfig, manager: PluginManager) -> str:
     """Why ``name`` selects nothing: neither a stack defined in the configuration nor an
     installed backend; lists both, and where the name came from."""
+    import difflib
+
     if name == config.stack:
         origin = f"the default stack of {config.source or 'the configuration'}"
     elif name == os.environ.get("FLOWYML_BACKEND"):
@@ -208,4 +222,6 @@ def unknown_stack_message(name: str, config: ProjectConfig, manager: PluginManag
 
 def format_settings_error(exc: ValidationError, source: str, prefix: str, backend: str) -> str:
     """A settings error naming the backend, the file and each key."""
+    from flowyml.project.config import format_validation_error
+
     return f"backend '{backend}': " + format_validation_error(exc, source, prefix)

@@ -141,7 +141,9 @@ class DockerConfig(BaseModel):
         workdir: the working directory in the image where the project is copied.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built on first use: every step process imports this module (steps carry a
+    # ResourceConfig), and only a submitting process validates a DockerConfig.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     image: str | None = None
     base_image: str = "python:3.11-slim"
