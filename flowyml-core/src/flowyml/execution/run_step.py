@@ -15,11 +15,13 @@ import traceback as tb
 from collections.abc import Mapping
 from contextvars import copy_context
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from flowyml.definition.fingerprint import stable_hash
 from flowyml.definition.steps import Step
 from flowyml.errors import ArtifactError, MaterializationError, StepExecutionError, StepTimeoutError
+from flowyml.execution.gc_pause import step_code
 from flowyml.execution.interrupts import user_interrupted
 from flowyml.execution.log_capture import StepLog, capture_step_output, live_sink
 from flowyml.execution.step_usage import thread_snapshot, thread_usage
@@ -38,6 +40,7 @@ __all__ = [
 
 
 _VARARGS = "\x00varargs:"  # prefix of inputs passed positionally to *args
+_NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 
 
 def value_fingerprint(value: Any) -> str:
@@ -78,9 +81,15 @@ def lookup_cache(
         return None, None
     key = step_key(step, inputs, params)
     hit = cache_store.lookup(key, step.name)
-    if hit is None or not all(artifact_store.exists(ref["uri"]) for ref in hit.values()):
+    if hit is None:
         return key, None
-    return key, {name: ref["uri"] for name, ref in hit.items()}
+    uris = {}
+    for name, ref in hit.items():
+        uri = ref["uri"]
+        if not artifact_store.exists(uri):
+            return key, None
+        uris[name] = uri
+    return key, uris
 
 
 def _resolve(value: Any) -> Any:
@@ -126,7 +135,7 @@ def _now() -> datetime:
 
 def _call(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
     try:
-        with capture_step_output(log):
+        with capture_step_output(log), step_code:
             if step.varargs_inputs:
                 args = [kwargs[_VARARGS + name] for name in step.varargs_inputs]
                 named = {k: v for k, v in kwargs.items() if not k.startswith(_VARARGS)}
@@ -209,7 +218,11 @@ def execute_step_in_process(
     started_at = _now()
     start = time.perf_counter()
     before: Any = None  # taken once the step is known to run (not for cached or skipped)
-    params = {k: context_params[k] for k in step.context_params if k in context_params}
+    params = (
+        {k: context_params[k] for k in step.context_params if k in context_params}
+        if step.context_params
+        else _NO_PARAMS
+    )
     ran = False  # the step's function was called: its usage is recorded
     helper_cpu = [0.0, 0.0] if step.timeout else None
 
@@ -242,10 +255,11 @@ def execute_step_in_process(
         if not allowed:
             return finish(success=True, skipped=True)
 
-    if any(name not in inputs for name in step.inputs):
-        # Validation guarantees a producer for every input: one that is absent was
-        # skipped upstream, so this step is skipped too.
-        return finish(success=True, skipped=True)
+    for name in step.inputs:
+        if name not in inputs:
+            # Validation guarantees a producer for every input: one that is absent was
+            # skipped upstream, so this step is skipped too.
+            return finish(success=True, skipped=True)
 
     missing = [p for p in step.required_context if p not in context_params]
     if missing:
@@ -262,7 +276,9 @@ def execute_step_in_process(
 
     before = thread_snapshot()  # loading the inputs is part of what the step uses
     kwargs: dict[str, Any] = {}
-    slots = [*step.input_params.items(), *((a, _VARARGS + a) for a in step.varargs_inputs)]
+    slots: Any = step.input_params.items()
+    if step.varargs_inputs:
+        slots = [*slots, *((a, _VARARGS + a) for a in step.varargs_inputs)]
     for artifact, param in slots:
         try:
             kwargs[param] = _resolve(inputs[artifact])

@@ -51,6 +51,20 @@ _log = logging.getLogger(__name__)
 _open_databases: weakref.WeakSet[Database] = weakref.WeakSet()
 
 
+def _null(value: None) -> None:
+    return None
+
+
+# sqlite3 adapts each parameter that is not exactly an int, float, str or bytearray: for
+# None and bytes, two failed look-ups (``__adapt__``, ``__conform__``) on every row of
+# every batch. Identity adapters (None stays NULL, bytes the same object) make that one
+# dictionary hit; an adapter the program registered for these types is kept.
+if (type(None), sqlite3.PrepareProtocol) not in sqlite3.adapters:
+    sqlite3.register_adapter(type(None), _null)
+if (bytes, sqlite3.PrepareProtocol) not in sqlite3.adapters:
+    sqlite3.register_adapter(bytes, bytes)
+
+
 @atexit.register
 def _flush_all() -> None:
     """Commit what is queued before the interpreter exits (the flusher is a daemon)."""
