@@ -34,9 +34,8 @@ def test_off_for_bookkeeping_on_for_step_code_and_restored_after():
 
 def test_a_collector_the_program_turned_off_stays_off():
     gc.disable()
-    with bookkeeping_without_gc():
-        with step_code:
-            assert not gc.isenabled()
+    with bookkeeping_without_gc(), step_code:
+        assert not gc.isenabled()
     assert not gc.isenabled()
 
 
@@ -65,7 +64,6 @@ def test_step_code_on_another_thread_keeps_the_collector_on():
 
 def test_a_step_started_before_the_run_keeps_it_on():
     gc.enable()
-    with step_code:
-        with bookkeeping_without_gc():
-            assert gc.isenabled()
+    with step_code, bookkeeping_without_gc():
+        assert gc.isenabled()
     assert gc.isenabled()
