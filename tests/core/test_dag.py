@@ -79,3 +79,26 @@ def test_a_condition_reading_its_own_output_is_a_cycle():
     odd = step(name="odd", outputs=["y"], condition=lambda y: y)(lambda: 1)
     with pytest.raises(PipelineDefinitionError, match="condition of step 'odd' reads its own"):
         DAG([odd])
+
+
+def test_a_step_listed_with_several_upstream_steps_waits_for_all_of_them():
+    a = step(name="a", outputs=["x"])(lambda: 1)
+    join = step(name="join", inputs=["x", "y"], outputs=["z"])(lambda x, y: x)
+    b = step(name="b", outputs=["y"])(lambda: 2)
+    dag = DAG([a, join, b])
+    assert dag.order == ["a", "b", "join"]
+    assert dag.upstream["join"] == ["a", "b"] and dag.downstream["a"] == ["join"]
+
+
+def test_the_first_duplicate_name_is_reported_before_any_duplicate_output():
+    a = step(name="a", outputs=["x"])(lambda: 1)
+    b = step(name="b", outputs=["x"])(lambda: 2)
+    with pytest.raises(PipelineDefinitionError, match="two steps are named 'b'"):
+        DAG([a, b, step(name="b")(lambda: 3)])
+
+
+def test_param_readers_are_the_steps_taking_parameters_or_with_a_condition():
+    plain = step(name="plain", outputs=["x"])(lambda: 1)
+    tuned = step(name="tuned", inputs=["x"], outputs=["y"])(lambda x, lr=0.1: x)
+    gated = step(name="gated", inputs=["y"], condition=lambda y: y)(lambda y: y)
+    assert [s.name for s in DAG([plain, tuned, gated]).param_readers] == ["tuned", "gated"]

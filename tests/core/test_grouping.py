@@ -69,3 +69,29 @@ def test_with_defaults_fills_only_unset_fields():
         "n1-standard-4",
     )
     assert step_asks.with_defaults(None) is step_asks
+
+
+def test_a_step_named_like_an_execution_group_keeps_group_names_unique():
+    g = step(name="g", outputs=["x"])(lambda: 1)
+    a = step(name="a", inputs=["x"], outputs=["y"], execution_group="g")(lambda x: x)
+    b = step(name="b", inputs=["y"], outputs=["z"])(lambda y: y)
+    c = step(name="c", inputs=["z"], execution_group="g")(lambda z: z)
+    groups = group_steps(DAG([g, a, b, c]))
+    assert [(grp.name, grp.step_names, grp.upstream) for grp in groups] == [
+        ("g", ["g"], []),
+        ("g#2", ["a"], ["g"]),
+        ("b", ["b"], ["g#2"]),
+        ("g#3", ["c"], ["b"]),
+    ]
+
+
+def test_a_group_depends_once_on_each_group_its_members_read_from():
+    a = step(name="a", outputs=["x"])(lambda: 1)
+    b = step(name="b", outputs=["w"])(lambda: 1)
+    m1 = step(name="m1", inputs=["x"], outputs=["y"], execution_group="g")(lambda x: x)
+    m2 = step(name="m2", inputs=["y", "x", "w"], outputs=["z"], execution_group="g")(
+        lambda y, x, w: y
+    )
+    groups = group_steps(DAG([a, b, m1, m2]))
+    assert [grp.name for grp in groups] == ["a", "b", "g"]
+    assert groups[2].upstream == ["a", "b"]

@@ -67,15 +67,31 @@ def _group_steps(dag: DAG) -> list[StepGroup]:
     Raises:
         PipelineDefinitionError: members of one group ask for conflicting machine types.
     """
-    groups: list[StepGroup] = []
-    group_of: dict[str, str] = {}
+    steps, upstream = dag.steps, dag.upstream
+    # Group names are the execution group, or the step's name for a step of its own,
+    # suffixed "#2", "#3"... when taken. Step names are unique, so only a step named
+    # like some execution group can collide: every other step takes its own name without
+    # any bookkeeping, which on a large pipeline is most of the time spent here.
+    keys = {s.execution_group for s in steps.values()}
+    keys.discard(None)
+    if not keys:
+        # No execution group: each step is a group of its own, named after it, and its
+        # upstream groups are its upstream steps.
+        return [
+            StepGroup(name, [step], step.resources, upstream[name].copy())
+            for name, step in zip(dag.order, map(steps.__getitem__, dag.order), strict=True)
+        ]
     used_names: dict[str, int] = {}
+    # The group of each step whose group is not named after it alone (the others are).
+    group_of: dict[str, str] = {}
+    groups: list[StepGroup] = []
     current: StepGroup | None = None
     current_key: str | None = None
+    ups: dict[str, None] = {}  # the current group's upstream groups, in order
     for name in dag.order:
-        step = dag.steps[name]
+        step = steps[name]
         key = step.execution_group
-        if current is not None and key is not None and current_key == key:
+        if key is not None and current_key == key and current is not None:
             current.steps.append(step)
             try:
                 current.resources = current.resources.merge_max(step.resources)
@@ -83,23 +99,38 @@ def _group_steps(dag: DAG) -> list[StepGroup]:
                 raise PipelineDefinitionError(
                     f"execution group '{key}': step '{name}' asks for {exc}"
                 ) from None
+            group_name = current.name
+            group_of[name] = group_name
+            # Upstream steps precede this one in topological order: their groups are
+            # final, and the current group's upstream list is completed as members join.
+            for up in upstream[name]:
+                up_group = group_of.get(up, up)
+                if up_group != group_name and up_group not in ups:
+                    ups[up_group] = None
+                    current.upstream.append(up_group)
+            continue
+        base = key or name
+        if key is None and base not in keys:
+            group_name = name
         else:
-            base = key or name
             count = used_names.get(base, 0)
             used_names[base] = count + 1
             group_name = base if count == 0 else f"{base}#{count + 1}"
-            current = StepGroup(name=group_name, steps=[step], resources=step.resources)
-            current_key = key
-            groups.append(current)
-        group_of[name] = current.name
-    for group in groups:
-        ups: dict[str, None] = {}
-        for member in group.steps:
-            for up in dag.upstream[member.name]:
-                up_group = group_of[up]
-                if up_group != group.name:
-                    ups[up_group] = None
-        group.upstream = list(ups)
+            group_of[name] = group_name
+        # A step's upstream steps are distinct and all in earlier groups; several of them
+        # can only be in one group, or in a group of the same name, when some are members
+        # of groups of several or renamed.
+        first = upstream[name]
+        if group_of:
+            in_groups = dict.fromkeys([group_of.get(up, up) for up in first])
+            first = [up_group for up_group in in_groups if up_group != group_name]
+        else:
+            first = first.copy()
+        if key is not None:
+            ups = dict.fromkeys(first)
+        current = StepGroup(group_name, [step], step.resources, first)
+        current_key = key
+        groups.append(current)
     return groups
 
 
@@ -107,7 +138,10 @@ def pipeline_graph(dag: DAG, groups: list[StepGroup]) -> str:
     """The shape of a pipeline as JSON, for the run store (see ``RunStore.get_graph``);
     computed once per DAG (a pipeline run again reuses its DAG and its groups)."""
     if dag.graph_json is None:
-        dag.graph_json = _graph_json(dag, groups)
+        # A dictionary per step, all garbage once dumped: the collector would walk them
+        # (and everything else) over and over while they are built.
+        with collection_paused():
+            dag.graph_json = _graph_json(dag, groups)
     return dag.graph_json
 
 

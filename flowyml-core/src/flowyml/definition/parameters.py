@@ -65,8 +65,11 @@ def check_overrides(context: Context, steps: Sequence[Step]) -> None:
     Raises:
         PipelineDefinitionError: naming the unknown step or parameter, with a suggestion.
     """
+    overrides = context.to_dict()["overrides"]
+    if not overrides:
+        return
     by_name = {item.name: item for item in steps}
-    for step_name, params in context.to_dict()["overrides"].items():
+    for step_name, params in overrides.items():
         target = by_name.get(step_name)
         if target is None:
             raise PipelineDefinitionError(

@@ -130,7 +130,9 @@ class PipelineDefinition:
         """
         if not self.steps:
             raise PipelineDefinitionError(f"pipeline '{self.name}' has no steps")
-        key = (tuple(map(id, self.steps)), tuple(sorted(external_inputs)))
+        # The steps themselves, not their ids (a step made after another is freed may get
+        # its id); Step has no __eq__, so tuples of steps compare by identity.
+        key = (tuple(self.steps), tuple(sorted(external_inputs)))
         built = self._built_dag
         if built is not None and built[0] == key:
             return built[1]
@@ -160,9 +162,11 @@ class PipelineDefinition:
     def _check(self, context: Context, inputs: Mapping[str, Any] | None) -> tuple[DAG, Context]:
         dag = self.build_dag(external_inputs=inputs or {})
         check_overrides(context, self.steps)
-        context = coerce_parameters(context, self.steps)
-        known = set(dag.producers) | set(dag.external_inputs)
-        for item in self.steps:
+        # Only the steps that read parameters have any to check: on a large pipeline, few.
+        readers = dag.param_readers
+        context = coerce_parameters(context, readers)
+        known: set[str] | None = None
+        for item in readers:
             params = context.for_step(item.name)
             missing = [p for p in item.required_context if p not in params]
             if missing:
@@ -171,6 +175,8 @@ class PipelineDefinition:
                     "context value provides; add them to the Context or bind inputs"
                 )
             for name in item.condition_params:
+                if known is None:
+                    known = set(dag.producers) | set(dag.external_inputs)
                 if name not in known and name not in params:
                     raise PipelineDefinitionError(
                         f"the condition of step '{item.name}' reads '{name}', which is neither "
