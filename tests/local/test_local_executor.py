@@ -292,18 +292,3 @@ def test_a_timeout_is_retried_only_when_retry_on_names_it(project):
     run = Pipeline("timeouts", steps=[plain, named]).run(fail_fast=False)
     assert calls["plain"] == 1 and not run.step_results["plain"].success
     assert run.outputs["n"] == "done" and run.step_results["named"].retries == 2
-
-
-def test_step_code_runs_with_the_collector_as_the_program_set_it(project):
-    import gc
-
-    seen = []
-
-    @step(outputs=["on"])
-    def probe():
-        seen.append(gc.isenabled())
-        return 1
-
-    assert gc.isenabled()
-    assert Pipeline("gc", steps=[probe]).run("local").success
-    assert seen == [True] and gc.isenabled()

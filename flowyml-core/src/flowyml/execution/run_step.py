@@ -21,7 +21,6 @@ from typing import Any
 from flowyml.definition.fingerprint import stable_hash
 from flowyml.definition.steps import Step
 from flowyml.errors import ArtifactError, MaterializationError, StepExecutionError, StepTimeoutError
-from flowyml.execution.gc_pause import step_code
 from flowyml.execution.interrupts import user_interrupted
 from flowyml.execution.log_capture import StepLog, capture_step_output, live_sink
 from flowyml.execution.step_usage import thread_snapshot, thread_usage
@@ -135,7 +134,7 @@ def _now() -> datetime:
 
 def _call(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
     try:
-        with capture_step_output(log), step_code:
+        with capture_step_output(log):
             if step.varargs_inputs:
                 args = [kwargs[_VARARGS + name] for name in step.varargs_inputs]
                 named = {k: v for k, v in kwargs.items() if not k.startswith(_VARARGS)}

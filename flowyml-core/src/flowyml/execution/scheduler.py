@@ -13,7 +13,6 @@ from flowyml.definition.grouping import StepGroup, group_steps, pipeline_graph
 from flowyml.definition.parameters import effective_parameters
 from flowyml.errors import RunInterrupted
 from flowyml.execution.executor import Executor, result_artifacts
-from flowyml.execution.gc_pause import bookkeeping_without_gc
 from flowyml.execution.log_capture import recording_live_output, routing_installed
 from flowyml.execution.resume import (
     Completed,
@@ -107,11 +106,7 @@ class Scheduler:
         error: str | None = None
         interrupted: KeyboardInterrupt | None = None
         try:
-            with (
-                routing_installed(),
-                recording_live_output(run_id, self.run_store.append_live),
-                bookkeeping_without_gc(),
-            ):
+            with routing_installed(), recording_live_output(run_id, self.run_store.append_live):
                 self._schedule(state, run_id, context, restored)
             status = ExecutionStatus.FAILED if state.failed else ExecutionStatus.SUCCESS
             if state.failed:
