@@ -104,3 +104,12 @@ def test_outside_a_container_there_is_no_cgroup_to_read(monkeypatch):
     # The host's cgroup mounted at /sys/fs/cgroup is not this process's own, if any.
     found = step_usage._ContainerCgroup.find()
     assert found is None or step_usage._mounted_is_own("/sys/fs/cgroup", "")
+
+
+def test_a_step_starting_right_after_another_on_its_thread_starts_from_its_end(monkeypatch):
+    first = step_usage.thread_snapshot()
+    step_usage.thread_usage(first, 0.0)
+    end = step_usage._last_reading.value[1]
+    assert step_usage.thread_snapshot() is end  # one system call per step, not two
+    monkeypatch.setattr(step_usage, "REUSE_SECONDS", 0.0)
+    assert step_usage.thread_snapshot() is not end  # too long ago: read afresh

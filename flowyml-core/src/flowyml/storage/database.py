@@ -16,7 +16,6 @@ import atexit
 import logging
 import sqlite3
 import threading
-import time
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 from flowyml.storage.schema import ADDED_COLUMNS as _ADDED_COLUMNS
 from flowyml.storage.schema import SCHEMA as _SCHEMA
+from flowyml.storage.sqlite_setup import connect
 
 __all__ = ["Database", "QueuedWrite"]
 
@@ -49,20 +49,6 @@ class QueuedWrite:
 _log = logging.getLogger(__name__)
 
 _open_databases: weakref.WeakSet[Database] = weakref.WeakSet()
-
-
-def _null(value: None) -> None:
-    return None
-
-
-# sqlite3 adapts each parameter that is not exactly an int, float, str or bytearray: for
-# None and bytes, two failed look-ups (``__adapt__``, ``__conform__``) on every row of
-# every batch. Identity adapters (None stays NULL, bytes the same object) make that one
-# dictionary hit; an adapter the program registered for these types is kept.
-if (type(None), sqlite3.PrepareProtocol) not in sqlite3.adapters:
-    sqlite3.register_adapter(type(None), _null)
-if (bytes, sqlite3.PrepareProtocol) not in sqlite3.adapters:
-    sqlite3.register_adapter(bytes, bytes)
 
 
 @atexit.register
@@ -99,25 +85,6 @@ _DATABASE_ERRORS = frozenset(
 )
 
 
-def _enable_wal(conn: sqlite3.Connection, deadline_seconds: float = 30.0) -> None:
-    """Switch a database to WAL, waiting out another process doing the same.
-
-    Two processes opening a new database at once race to change its journal mode, and
-    SQLite answers the loser "database is locked" at once, without its busy handler.
-    """
-    deadline = time.monotonic() + deadline_seconds
-    delay = 0.005
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
-
-
 class Database:
     """One SQLite file shared by the run store and the cache index.
 
@@ -129,11 +96,7 @@ class Database:
     def __init__(self, path: str | Path, schema: str = _SCHEMA) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            self.path, timeout=30.0, check_same_thread=False, isolation_level=None
-        )
-        _enable_wal(self._conn)
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = connect(self.path)
         self._add_missing_columns()
         self._conn.executescript(schema)
         self._lock = threading.RLock()
