@@ -8,7 +8,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 _LAUNCHING = (
     "flowyml.execution.scheduler",
@@ -41,18 +40,3 @@ def test_defining_a_pipeline_loads_nothing_that_launches_runs() -> None:
     assert done.returncode == 0, done.stderr
     assert "LOADED []" in done.stdout, done.stdout
 
-
-def test_launching_still_finds_what_it_imports_on_demand(project: Path) -> None:
-    from flowyml import Pipeline, step
-
-    @step(outputs=["x"])
-    def make() -> int:
-        return 41
-
-    @step(inputs=["x"], outputs=["y"])
-    def add(x: int) -> int:
-        return x + 1
-
-    run = Pipeline("launched", steps=[make, add]).run(backend="local")
-    assert run.success
-    assert run.outputs["y"] == 42
