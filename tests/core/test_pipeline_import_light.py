@@ -39,4 +39,3 @@ def test_defining_a_pipeline_loads_nothing_that_launches_runs() -> None:
     done = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "LOADED []" in done.stdout, done.stdout
-
