@@ -82,6 +82,10 @@ class VertexExecutor(TaskExecutor):
         self.default_resources = default_resources
         self.max_workers = self.config.max_parallel
         self._wake = threading.Event()
+        # Jobs a CancelCustomJob was sent for: stop_run and the job's own watcher both
+        # cancel it, and one request is enough.
+        self._cancel_sent: set[str] = set()
+        self._cancel_lock = threading.Lock()
 
     # -- the TaskExecutor contract ----------------------------------------------------------
     def launch(
@@ -191,6 +195,10 @@ class VertexExecutor(TaskExecutor):
     def _cancel_job(self, name: str) -> None:
         from google.api_core.exceptions import FailedPrecondition
 
+        with self._cancel_lock:
+            if name in self._cancel_sent:
+                return
+            self._cancel_sent.add(name)
         try:
             self.apis.call(
                 "CancelCustomJob",
@@ -200,6 +208,8 @@ class VertexExecutor(TaskExecutor):
             )
         except BackendError as exc:
             if not isinstance(exc.__cause__, FailedPrecondition):
+                with self._cancel_lock:
+                    self._cancel_sent.discard(name)  # not sent: a later stop tries again
                 raise
             # Already finished: nothing left to cancel.
 
