@@ -18,7 +18,7 @@ from flowyml_docker.image_builder import BuildOptions, existing_image, image_ide
 from flowyml_docker.project_source import ProjectSource, locate_project
 from flowyml_docker.registry import registry_holds, remote_reference
 
-__all__ = ["PlannedImage", "plan_image", "plan_image_for_jobs", "plan_job_run"]
+__all__ = ["PlannedImage", "plan_image", "plan_image_for_jobs", "plan_image_run", "plan_job_run"]
 
 
 @dataclass
@@ -41,6 +41,10 @@ class PlannedImage:
     push: bool | None = None
     note: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+
+    def reference_in(self, repository: str, pipeline: str) -> str:
+        """The reference, or what it will look like once the run pushes the image."""
+        return self.reference or f"{repository}/{pipeline}:<content-hash>"
 
 
 def plan_image(
@@ -137,6 +141,63 @@ def existing_image_by_tag(client: Any, tag: str) -> Any | None:
         raise BackendError(f"cannot look up image '{tag}': {exc}") from None
 
 
+def plan_image_run(
+    orchestrator: Any,
+    pipeline: Any,
+    image: PlannedImage,
+    *,
+    reference: str | None,
+    project: Any,
+    store: Any,
+    executor: Any,
+    details: dict[str, Any],
+    context: Any = None,
+    inputs: dict[str, Any] | None = None,
+    resources: Any = None,
+    stack: Any = None,
+    machine_type: Callable[[Any], str] | None = None,
+    adjust_groups: Callable[[list[Any]], list[Any]] | None = None,
+) -> RunPlan:
+    """The plan of a run whose groups all run one image (``docker``, ``kubernetes``, the
+    cloud jobs): the core's plan of groups and cache, then the image, each group's
+    machine, the backend's ``details`` and prices from its catalog.
+
+    Args:
+        orchestrator: the backend (its ``name`` and ``machine_catalog``).
+        image: what :func:`plan_image` or :func:`plan_image_for_jobs` found.
+        reference: the image the groups would run.
+        project: the project the run belongs to.
+        store: the artifact store the run would use (a cached output counts only there).
+        executor: the step launcher class that would run the groups.
+        details: what the backend reports besides (region, project, image facts...).
+        machine_type: the machine or instance type of a group's resources; without it,
+            each group is priced at the smallest catalog machine fitting its resources.
+        adjust_groups: changes the backend makes to the planned groups first.
+    """
+    from flowyml.backend import Context, plan_run
+
+    planned = plan_run(
+        pipeline,
+        orchestrator.name,
+        context=Context.coerce(context, pipeline.context),
+        inputs=inputs,
+        project=project,
+        artifact_store=store,
+        use_cache=stack.cache if stack is not None else True,
+        executor=executor,
+        default_resources=resources,
+    )
+    if adjust_groups is not None:
+        planned = planned.with_groups(adjust_groups(planned.groups))
+    return planned.with_backend_facts(
+        image=reference,
+        image_action="build" if image.action == "build" else "reuse",
+        machine_type=machine_type,
+        details=details,
+        notes=[image.note] if image.note else None,
+    ).priced(orchestrator.machine_catalog(project), by_machine_type=machine_type is not None)
+
+
 def plan_job_run(
     orchestrator: Any,
     pipeline: Any,
@@ -154,8 +215,8 @@ def plan_job_run(
     adjust_groups: Callable[[list[Any]], list[Any]] | None = None,
 ) -> RunPlan:
     """The plan of a run whose groups are cloud jobs of one image (``vertex_ai``,
-    ``sagemaker``): the core's plan of groups and cache, then the image, each group's
-    machine, the backend's ``details`` and prices from its catalog.
+    ``sagemaker``): :func:`plan_image_run` with the image as it would be pushed to
+    ``repository`` and the artifact store among the details.
 
     Args:
         orchestrator: the backend (its ``name`` and ``machine_catalog``).
@@ -167,31 +228,25 @@ def plan_job_run(
         details: what the backend reports besides (region, project...).
         adjust_groups: changes the backend makes to the planned groups first.
     """
-    from flowyml.backend import Context, open_project, plan_run
+    from flowyml.backend import open_project
 
-    project = open_project()
-    planned = plan_run(
+    return plan_image_run(
+        orchestrator,
         pipeline,
-        orchestrator.name,
-        context=Context.coerce(context, pipeline.context),
-        inputs=inputs,
-        project=project,
-        artifact_store=store,
-        use_cache=stack.cache if stack is not None else True,
+        image,
+        reference=image.reference_in(repository, pipeline.name),
+        project=open_project(),
+        store=store,
         executor=executor,
-        default_resources=resources,
-    )
-    if adjust_groups is not None:
-        planned = planned.with_groups(adjust_groups(planned.groups))
-    reference = image.reference or f"{repository}/{pipeline.name}:<content-hash>"
-    return planned.with_backend_facts(
-        image=reference,
-        image_action="build" if image.action == "build" else "reuse",
-        machine_type=machine_type,
         details={
             **details,
             "artifact_store": store.root,
             "image": {**image.facts, "push": image.push},
         },
-        notes=[image.note] if image.note else None,
-    ).priced(orchestrator.machine_catalog(project))
+        context=context,
+        inputs=inputs,
+        resources=resources,
+        stack=stack,
+        machine_type=machine_type,
+        adjust_groups=adjust_groups,
+    )

@@ -26,7 +26,6 @@ from flowyml.backend import (
     SubmitOptions,
     TrackedRemoteOrchestrator,
     open_project,
-    plan_run,
     validated_settings,
 )
 from flowyml_docker.config import DockerOrchestratorConfig
@@ -190,30 +189,27 @@ class DockerOrchestrator(TrackedRemoteOrchestrator):
             BackendError: the engine cannot be asked.
             PipelineDefinitionError: the pipeline cannot run as defined.
         """
-        from flowyml_docker.image_plan import plan_image
+        from flowyml_docker.image_plan import plan_image, plan_image_run
 
         project = open_project()
         config = self.config.docker_config(docker_config)
         source = locate_project(pipeline, config.workdir, self.config.project_dir)
         options = self.config.build_options(config)
         image = plan_image(self.client(), pipeline.name, source, config, options)
-        planned = plan_run(
+        return plan_image_run(
+            self,
             pipeline,
-            self.name,
-            context=Context.coerce(context, pipeline.context),
-            inputs=inputs,
+            image,
+            reference=image.reference,
             project=project,
-            artifact_store=project.artifact_store(stack),
-            use_cache=stack.cache if stack is not None else True,
+            store=project.artifact_store(stack),
             executor=DockerExecutor,
-            default_resources=resources,
-        )
-        return planned.with_backend_facts(
-            image=image.reference,
-            image_action="build" if image.action == "build" else "reuse",
             details={"image": {**image.facts, "base_image": options.base_image}},
-            notes=[image.note] if image.note else None,
-        ).priced(self.machine_catalog(project), by_machine_type=False)
+            context=context,
+            inputs=inputs,
+            resources=resources,
+            stack=stack,
+        )
 
     # -- runs of other processes, from their containers' labels ------------------------------
     def foreign_status(self, run_id: str) -> ExecutionStatus | None:

@@ -32,7 +32,6 @@ from flowyml.backend import (
     SubmissionResult,
     SubmitOptions,
     TrackedRemoteOrchestrator,
-    plan_run,
     validated_settings,
 )
 from flowyml_docker.secrets import Redactor
@@ -214,7 +213,7 @@ class KubernetesOrchestrator(TrackedRemoteOrchestrator):
             BackendError: the Docker engine cannot be asked about the image.
         """
         from flowyml.backend import open_project
-        from flowyml_docker.image_plan import plan_image_for_jobs
+        from flowyml_docker.image_plan import plan_image_for_jobs, plan_image_run
         from flowyml_k8s.plan import render_plan
 
         self.require_valid_settings()
@@ -228,9 +227,7 @@ class KubernetesOrchestrator(TrackedRemoteOrchestrator):
             repository=str(self.config.image_registry),
             prebuilt=self.config.image or config.image,
         )
-        reference = (
-            image.reference or f"{self.config.image_registry}/{pipeline.name}:<content-hash>"
-        )
+        reference = image.reference_in(str(self.config.image_registry), pipeline.name)
         text = render_plan(
             pipeline,
             run_id,
@@ -243,27 +240,24 @@ class KubernetesOrchestrator(TrackedRemoteOrchestrator):
             secret_keys=sorted(config.secret_env),
             default_resources=resources,
         )
-        planned = plan_run(
+        return plan_image_run(
+            self,
             pipeline,
-            self.name,
-            context=Context.coerce(context, pipeline.context),
-            inputs=inputs,
+            image,
+            reference=reference,
             project=project,
-            artifact_store=store,
-            use_cache=stack.cache if stack is not None else True,
+            store=store,
             executor=KubernetesExecutor,
-            default_resources=resources,
-        )
-        return planned.with_backend_facts(
-            image=reference,
-            image_action="build" if image.action == "build" else "reuse",
             details={
                 "yaml": text,
                 "namespace": self.apis.namespace,
                 "image": {**image.facts, "push": image.push},
             },
-            notes=[image.note] if image.note else None,
-        ).priced(self.machine_catalog(project), by_machine_type=False)
+            context=context,
+            inputs=inputs,
+            resources=resources,
+            stack=stack,
+        )
 
     # -- runs of other processes, from their objects' labels -------------------------------
     def foreign_status(self, run_id: str) -> ExecutionStatus | None:
