@@ -231,6 +231,9 @@ class SageMakerExecutor(TaskExecutor):
         return LaunchOutcome(code, "\n".join(watched.lines), watched.timed_out, reason, stopped)
 
     def _stop_job(self, name: str) -> None:
+        self.state.stop_once(name, lambda: self._send_stop(name))
+
+    def _send_stop(self, name: str) -> None:
         try:
             self.clients.call(
                 "sagemaker", "stop_training_job", f"stop training job {name}", TrainingJobName=name

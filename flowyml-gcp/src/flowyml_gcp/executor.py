@@ -82,10 +82,6 @@ class VertexExecutor(TaskExecutor):
         self.default_resources = default_resources
         self.max_workers = self.config.max_parallel
         self._wake = threading.Event()
-        # Jobs a CancelCustomJob was sent for: stop_run and the job's own watcher both
-        # cancel it, and one request is enough.
-        self._cancel_sent: set[str] = set()
-        self._cancel_lock = threading.Lock()
 
     # -- the TaskExecutor contract ----------------------------------------------------------
     def launch(
@@ -193,12 +189,11 @@ class VertexExecutor(TaskExecutor):
         return LaunchOutcome(code, "\n".join(watched.lines), timed_out, reason, cancelled=stopped)
 
     def _cancel_job(self, name: str) -> None:
+        self.state.stop_once(name, lambda: self._send_cancel(name))
+
+    def _send_cancel(self, name: str) -> None:
         from google.api_core.exceptions import FailedPrecondition
 
-        with self._cancel_lock:
-            if name in self._cancel_sent:
-                return
-            self._cancel_sent.add(name)
         try:
             self.apis.call(
                 "CancelCustomJob",
@@ -208,8 +203,6 @@ class VertexExecutor(TaskExecutor):
             )
         except BackendError as exc:
             if not isinstance(exc.__cause__, FailedPrecondition):
-                with self._cancel_lock:
-                    self._cancel_sent.discard(name)  # not sent: a later stop tries again
                 raise
             # Already finished: nothing left to cancel.
 

@@ -122,6 +122,7 @@ class RunTracker:
         self._cancelled = threading.Event()
         self._done = threading.Event()
         self._save_lock = threading.Lock()
+        self._stops_sent: set[str] = set()
 
     # -- groups ----------------------------------------------------------------------------
     def group(self, name: str, steps: Iterable[str] | None = None) -> GroupRecord:
@@ -173,6 +174,21 @@ class RunTracker:
                 for g in self.groups.values()
                 if g.handle and not (live_only and g.status.is_finished)
             ]
+
+    def stop_once(self, handle: str, send: Callable[[], None]) -> None:
+        """Send the stop request of ``handle`` (``send()``) unless it was sent already:
+        a run's stop and the handle's watcher both stop it, and one request is enough.
+        A ``send`` that raises counts as not sent."""
+        with self._changed:
+            if handle in self._stops_sent:
+                return
+            self._stops_sent.add(handle)
+        try:
+            send()
+        except BaseException:
+            with self._changed:
+                self._stops_sent.discard(handle)
+            raise
 
     def group_dicts(self) -> dict[str, dict[str, Any]]:
         """Every group as plain data."""
