@@ -8,8 +8,10 @@ nox -s bench        # benchmarks (not part of the default run)
 from __future__ import annotations
 
 import os
+import time
 
 import nox
+from nox.command import CommandFailed
 
 nox.options.sessions = [
     "lint",
@@ -34,6 +36,26 @@ AUDIT_PLUGIN = "./tests/fixtures/flowyml-audit"  # records run events in FLOWYML
 FIXTURE_PLUGINS = ["./tests/fixtures/flowyml-fake", "./tests/fixtures/flowyml-broken", AUDIT_PLUGIN]
 
 
+def _install(session: nox.Session, *requirements: str) -> None:
+    """pip install, with our own distributions built by the venv's setuptools.
+
+    Every third-party dependency comes as a wheel; only the folders here are built. Building
+    them without isolation takes no setuptools download per folder, so a PyPI file that
+    arrives truncated (seen on a new setuptools release) cannot fail a session. A download
+    that fails is tried again twice, a few seconds apart, before the session fails.
+    """
+    for attempt in range(3):
+        try:
+            session.install("setuptools>=68")  # virtualenv seeds it on Python 3.11
+            session.install("--no-build-isolation", *requirements)
+            return
+        except CommandFailed:
+            if attempt == 2:
+                raise
+            session.warn(f"pip install failed; trying again ({attempt + 2} of 3)")
+            time.sleep(10 * (attempt + 1))
+
+
 def _pytest(session: nox.Session, *paths: str) -> None:
     session.run("pytest", *paths, *session.posargs, env={"PYTHONDONTWRITEBYTECODE": "1"})
 
@@ -41,7 +63,7 @@ def _pytest(session: nox.Session, *paths: str) -> None:
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
-    session.install("ruff==0.17.6")
+    _install(session, "ruff==0.17.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -49,7 +71,8 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy: strict on flowyml-core, plain on the plugins."""
-    session.install(
+    _install(
+        session,
         "mypy>=1.10",
         "types-PyYAML",
         "pytest>=8",  # flowyml.testing is a pytest suite: its fixtures need pytest's types
@@ -78,7 +101,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def core(session: nox.Session) -> None:
     """flowyml-core alone: no backend plugin installed."""
-    session.install(*TEST_DEPS, "./flowyml-core")
+    _install(session, *TEST_DEPS, "./flowyml-core")
     _pytest(session, "tests/core")
 
 
@@ -86,14 +109,14 @@ def core(session: nox.Session) -> None:
 def local(session: nox.Session) -> None:
     """flowyml-local, with third-party plugins (one broken, one recording run events)
     installed beside it."""
-    session.install(*TEST_DEPS, "./flowyml-core", "./flowyml-local", *FIXTURE_PLUGINS)
+    _install(session, *TEST_DEPS, "./flowyml-core", "./flowyml-local", *FIXTURE_PLUGINS)
     _pytest(session, "tests/local")
 
 
 @nox.session(python=PYTHON)
 def e2e(session: nox.Session) -> None:
     """The example pipelines on every installed backend give identical outputs."""
-    session.install(*TEST_DEPS, "./flowyml-core", "./flowyml-local")
+    _install(session, *TEST_DEPS, "./flowyml-core", "./flowyml-local")
     _pytest(session, "tests/e2e")
 
 
@@ -101,7 +124,7 @@ def e2e(session: nox.Session) -> None:
 def faults(session: nox.Session) -> None:
     """The fault suite: steps and owning processes that fail, exit, hang or are killed; what
     is recorded and that nothing is left running."""
-    session.install(*TEST_DEPS, "./flowyml-core", "./flowyml-local")
+    _install(session, *TEST_DEPS, "./flowyml-core", "./flowyml-local")
     _pytest(session, "tests/faults")
 
 
@@ -109,8 +132,8 @@ def faults(session: nox.Session) -> None:
 def docker(session: nox.Session) -> None:
     """flowyml-docker on the real engine (`.ci/services` first); CI=true turns skips into
     failures, so CI really runs them."""
-    session.install(
-        *TEST_DEPS, "./flowyml-core", "./flowyml-local", "./flowyml-docker", AUDIT_PLUGIN
+    _install(
+        session, *TEST_DEPS, "./flowyml-core", "./flowyml-local", "./flowyml-docker", AUDIT_PLUGIN
     )
     _pytest(session, "tests/docker")
 
@@ -119,7 +142,8 @@ def docker(session: nox.Session) -> None:
 def gcp(session: nox.Session) -> None:
     """flowyml-gcp against loopback Vertex AI, Cloud Logging and GCS servers whose jobs
     really run on the Docker engine; CI=true turns skips into failures."""
-    session.install(
+    _install(
+        session,
         *TEST_DEPS,
         "gcp-storage-emulator",
         "./flowyml-core",
@@ -134,7 +158,7 @@ def gcp(session: nox.Session) -> None:
 def dask(session: nox.Session) -> None:
     """flowyml-dask against a real scheduler and two workers started as processes on
     127.0.0.1, and the default LocalCluster; CI=true turns skips into failures."""
-    session.install(*TEST_DEPS, "./flowyml-core", "./flowyml-local", "./flowyml-dask")
+    _install(session, *TEST_DEPS, "./flowyml-core", "./flowyml-local", "./flowyml-dask")
     _pytest(session, "tests/dask")
 
 
@@ -143,7 +167,8 @@ def k8s(session: nox.Session) -> None:
     """flowyml-k8s against a loopback Kubernetes API server whose pods run on the Docker
     engine, through the official client and Debian's kubectl (`.ci/services` first);
     CI=true turns skips into failures."""
-    session.install(
+    _install(
+        session,
         *TEST_DEPS,
         "kubernetes==37.0.1",
         "python-dateutil<3",
@@ -161,7 +186,8 @@ def aws(session: nox.Session) -> None:
     """flowyml-aws against moto (S3, CloudWatch Logs, ECR, STS, Secrets Manager) and a
     loopback SageMaker whose training jobs run on the Docker engine; CI=true turns skips
     into failures."""
-    session.install(
+    _install(
+        session,
         *TEST_DEPS,
         "boto3==1.44.8",
         "botocore==1.44.8",
@@ -181,7 +207,8 @@ def ui(session: nox.Session) -> None:
     Chromium (`.ci/services` installs it) through Playwright, which downloads no browser;
     runs on local, subprocess and docker (the engine of `.ci/services`); CI=true turns
     skips into failures."""
-    session.install(
+    _install(
+        session,
         *TEST_DEPS,
         "playwright==1.65.*",
         "httpx",
@@ -198,7 +225,7 @@ def ui(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks; figures go to BENCHMARKS.md by hand, with the command that made them."""
-    session.install("numpy", "./flowyml-core", "./flowyml-local", "./flowyml-docker")
+    _install(session, "numpy", "./flowyml-core", "./flowyml-local", "./flowyml-docker")
     env = {"FLOWYML_BENCH_OUT": os.path.join("bench", "results")}
     session.run("python", "bench/bench_local.py", *session.posargs, env=env)
     session.run("python", "bench/bench_overhead.py", env=env)
