@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowyml.definition.dag import DAG, collection_paused
-from flowyml.definition.steps import Step
+from flowyml.definition.steps import Step, default_resources
 from flowyml.errors import PipelineDefinitionError
-from flowyml.records.resources import ResourceConfig
+
+if TYPE_CHECKING:
+    from flowyml.records.resources import ResourceConfig
 
 __all__ = ["StepGroup", "group_steps", "pipeline_graph"]
 
@@ -27,7 +29,7 @@ class StepGroup:
 
     name: str
     steps: list[Step]
-    resources: ResourceConfig = field(default_factory=ResourceConfig)
+    resources: ResourceConfig = field(default_factory=default_resources)
     upstream: list[str] = field(default_factory=list)
 
     @property

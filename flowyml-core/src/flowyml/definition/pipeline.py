@@ -6,14 +6,16 @@ import copy
 import os
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from flowyml.definition.context import Context, check_serialisable
 from flowyml.definition.dag import DAG, collection_paused
 from flowyml.definition.parameters import check_overrides, coerce_parameters
 from flowyml.definition.steps import Step
 from flowyml.errors import PipelineDefinitionError
-from flowyml.records.resources import ResourceConfig
+
+if TYPE_CHECKING:
+    from flowyml.records.resources import ResourceConfig
 
 __all__ = ["STEP_RUNNER_ENV", "PipelineDefinition", "new_run_id"]
 

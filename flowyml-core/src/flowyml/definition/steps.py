@@ -7,16 +7,33 @@ import inspect
 import re
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from flowyml.definition.fingerprint import code_fingerprint
 from flowyml.definition.retry import RetryPolicy
 from flowyml.errors import PipelineDefinitionError
-from flowyml.records.resources import ResourceConfig
+
+if TYPE_CHECKING:
+    from flowyml.records.resources import ResourceConfig
 
 __all__ = ["Step", "step"]
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_DEFAULT_RESOURCES: list[ResourceConfig] = []
+
+
+def default_resources() -> ResourceConfig:
+    """``ResourceConfig()``, made on first use and shared (it is frozen).
+
+    ``ResourceConfig`` is a pydantic model: a pipeline whose steps ask for no resources
+    neither imports pydantic nor builds the model's schema when it is defined, which is
+    most of what a step runner's start-up in a fresh container used to cost.
+    """
+    if not _DEFAULT_RESOURCES:
+        from flowyml.records.resources import ResourceConfig
+
+        _DEFAULT_RESOURCES.append(ResourceConfig())
+    return _DEFAULT_RESOURCES[0]
 
 
 def _as_name_list(value: str | Sequence[str] | None, what: str, step_name: str) -> list[str]:
@@ -101,8 +118,10 @@ class Step:
             )
         self.timeout = timeout
         if isinstance(resources, dict):
+            from flowyml.records.resources import ResourceConfig
+
             resources = ResourceConfig(**resources)
-        self.resources = resources or ResourceConfig()
+        self._resources = resources
         self.execution_group = execution_group
         if condition is not None and not callable(condition):
             raise PipelineDefinitionError(f"step '{self.name}': condition must be callable")
@@ -176,6 +195,15 @@ class Step:
             return []
         params = inspect.signature(self.condition).parameters.values()
         return [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+    @property
+    def resources(self) -> ResourceConfig:
+        """Compute resources the step asks for (``ResourceConfig()`` when none)."""
+        return self._resources or default_resources()
+
+    @resources.setter
+    def resources(self, value: ResourceConfig | None) -> None:
+        self._resources = value
 
     def with_resources(self, resources: ResourceConfig) -> Step:
         """A copy of this step asking for ``resources``, imported elsewhere as this step is

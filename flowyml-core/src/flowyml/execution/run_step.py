@@ -12,11 +12,11 @@ import json
 import threading
 import time
 import traceback as tb
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import copy_context
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowyml.definition.fingerprint import stable_hash
 from flowyml.definition.steps import Step
@@ -24,10 +24,12 @@ from flowyml.errors import ArtifactError, MaterializationError, StepExecutionErr
 from flowyml.execution.interrupts import user_interrupted
 from flowyml.execution.log_capture import StepLog, capture_step_output, live_sink
 from flowyml.execution.step_usage import thread_snapshot, thread_usage
-from flowyml.records.results import ExecutionResult, built_result
 from flowyml.storage.artifact import Artifact
 from flowyml.storage.artifact_store import ArtifactStore
 from flowyml.storage.cache import CacheStore, cache_key
+
+if TYPE_CHECKING:
+    from flowyml.records.results import ExecutionResult
 
 __all__ = [
     "execute_step_in_process",
@@ -132,6 +134,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+_RESULT_FACTORY: list[Callable[..., Any]] = []
+
+
+def _result_factory() -> Callable[..., Any]:
+    """``built_result``, imported on first use: a step runner passes its own factory and
+    so never imports pydantic (see :func:`execute_step_in_process`)."""
+    if not _RESULT_FACTORY:
+        from flowyml.records.results import built_result
+
+        _RESULT_FACTORY.append(built_result)
+    return _RESULT_FACTORY[0]
+
+
 def _call(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
     try:
         with capture_step_output(log):
@@ -207,12 +222,18 @@ def execute_step_in_process(
     all_outputs: Mapping[str, Any] | None = None,
     *,
     echo_logs: bool = False,
+    make_result: Callable[..., Any] | None = None,
 ) -> ExecutionResult:
     """Execute one step here, with every policy of the step applied.
 
     Inputs may be plain values or :class:`~flowyml.storage.artifact.Artifact` objects (whose
     fingerprints make cache look-ups free of hashing). Failures never raise: they come
     back as a failed :class:`ExecutionResult` with the error and traceback.
+
+    ``make_result`` builds the result from the :class:`ExecutionResult` fields the
+    execution sets, each of its field's type (the default builds the model itself). The
+    step runner keeps them as a plain mapping: a container or job that runs one group
+    then never imports pydantic, which costs more than most steps.
     """
     started_at = _now()
     start = time.perf_counter()
@@ -224,6 +245,7 @@ def execute_step_in_process(
     )
     ran = False  # the step's function was called: its usage is recorded
     helper_cpu = [0.0, 0.0] if step.timeout else None
+    build = make_result or _result_factory()
 
     def finish(**fields: Any) -> ExecutionResult:
         duration = time.perf_counter() - start
@@ -232,7 +254,7 @@ def execute_step_in_process(
             # other steps may share the process (see flowyml.execution.step_usage).
             fields["usage"] = thread_usage(before, duration, helper_cpu)
         # Every field is built here with the right type: no validation (see built_result).
-        return built_result(
+        return build(  # type: ignore[no-any-return]
             step_name=step.name,
             duration_seconds=duration,
             started_at=started_at,

@@ -23,18 +23,23 @@ import contextlib
 import json
 import os
 import sys
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from flowyml.definition.steps import Step
 from flowyml.errors import ArtifactError, PipelineDefinitionError
 from flowyml.records.artifact_ref import ArtifactRef
-from flowyml.records.results import ExecutionResult
+from flowyml.records.usage import ResourceUsage
 from flowyml.storage.artifact import Artifact
 from flowyml.storage.artifact_store import ArtifactStore
+
+if TYPE_CHECKING:
+    from flowyml.records.results import ExecutionResult
 
 __all__ = [
     "TASK_FORMAT",
     "main",
+    "manifest_entry",
     "manifest_key",
     "read_manifest",
     "run_task",
@@ -119,11 +124,29 @@ def step_runner_args(run_id: str, group: str, artifact_store_uri: str) -> list[s
 
 def read_manifest(store: ArtifactStore, run_id: str, group: str) -> list[ExecutionResult]:
     """The results a step runner recorded (empty when it wrote none)."""
+    from flowyml.records.results import ExecutionResult
+
     try:
         data = json.loads(store.read_named(manifest_key(run_id, group)))
     except ArtifactError:
         return []
     return [ExecutionResult.model_validate(item) for item in data["results"]]
+
+
+def manifest_entry(fields: dict[str, Any]) -> dict[str, Any]:
+    """A result's fields (as :func:`~flowyml.execution.run_step.execute_step_in_process`
+    sets them) as the JSON that ``ExecutionResult.model_dump(mode="json")`` gives, without
+    the in-memory ``output``; fields left out take their defaults when read back."""
+    entry: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name == "output":
+            continue
+        if isinstance(value, datetime):
+            value = value.isoformat().replace("+00:00", "Z")
+        elif isinstance(value, ResourceUsage):
+            value = value.to_dict()
+        entry[name] = value
+    return entry
 
 
 def _resolve_steps(task: dict[str, Any]) -> list[Step]:
@@ -215,7 +238,9 @@ def run_task(
         params = task["params"].get(member.name, {})
         inputs = {name: available[name] for name in member.inputs if name in available}
         meter.start()
-        result = execute_step_in_process(
+        # The result's fields as a plain dict: no ExecutionResult (and so no pydantic)
+        # in the step's process; read_manifest validates them on the orchestrator's side.
+        fields: dict[str, Any] = execute_step_in_process(  # type: ignore[assignment]
             member,
             inputs,
             params,
@@ -224,17 +249,18 @@ def run_task(
             project_name=task.get("project", "default"),
             all_outputs=available,
             echo_logs=True,
+            make_result=dict,
         )
         usage = meter.stop()
-        if result.usage is not None:  # the step ran: its process's figures are exact
-            result = result.model_copy(update={"usage": usage})
-        results.append(result.model_dump(mode="json", exclude={"output"}))
+        if fields.get("usage") is not None:  # the step ran: its process's figures are exact
+            fields["usage"] = usage
+        results.append(manifest_entry(fields))
         store.flush()  # outputs first: the manifest must never name an invisible artifact
         store.write_named(manifest_key(run_id, group), json.dumps({"results": results}).encode())
-        if not result.success:
+        if not fields["success"]:
             failed = True
             break
-        for name, uri in result.outputs.items():
+        for name, uri in fields.get("outputs", {}).items():
             available[name] = Artifact.from_result(name, None, uri)
     return 1 if failed else 0
 
