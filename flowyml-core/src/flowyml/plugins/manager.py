@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 from urllib.parse import urlparse
 
@@ -20,6 +19,7 @@ import pluggy
 
 from flowyml.errors import PluginError
 from flowyml.plugins import hookspecs
+from flowyml.plugins.entry_point_scan import group_may_be_declared
 from flowyml.records.artifact_ref import install_store_resolver
 from flowyml.storage.artifact_store import ArtifactStore, LocalArtifactStore
 from flowyml.storage.materializers import Materializer, builtin_materializers
@@ -127,6 +127,10 @@ class PluginManager:
             if self._loaded:
                 return
             self._loaded = True
+            if not group_may_be_declared(ENTRY_POINT_GROUP):
+                return  # no plugin is installed: importlib.metadata is not even imported
+            from importlib import metadata
+
             for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
                 dist = ep.dist.name if ep.dist else "unknown"
                 version = ep.dist.version if ep.dist else "unknown"
