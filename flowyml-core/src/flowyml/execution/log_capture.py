@@ -29,9 +29,11 @@ __all__ = [
     "StepLog",
     "StepOutput",
     "capture_step_output",
+    "end_capture",
     "live_output",
     "live_sink",
     "recording_live_output",
+    "start_capture",
 ]
 
 _current: contextvars.ContextVar[StepLog | None] = contextvars.ContextVar(
@@ -222,13 +224,24 @@ def routing_installed() -> Iterator[None]:
 @contextmanager
 def capture_step_output(log: StepLog) -> Iterator[StepLog]:
     """Send this thread's stdout and stderr to ``log`` for the duration."""
-    _install()
-    token = _current.set(log)
+    token = start_capture(log)
     try:
         yield log
     finally:
-        _current.reset(token)
-        _uninstall()
+        end_capture(token)
+
+
+def start_capture(log: StepLog) -> contextvars.Token[StepLog | None]:
+    """Send this thread's stdout and stderr to ``log`` until :func:`end_capture`: what
+    :func:`capture_step_output` does, without a generator, for the per-step path."""
+    _install()
+    return _current.set(log)
+
+
+def end_capture(token: contextvars.Token[StepLog | None]) -> None:
+    """End the capture :func:`start_capture` began (``token`` is what it returned)."""
+    _current.reset(token)
+    _uninstall()
 
 
 @contextmanager

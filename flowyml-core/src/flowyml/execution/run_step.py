@@ -22,7 +22,7 @@ from flowyml.definition.fingerprint import stable_hash
 from flowyml.definition.steps import Step
 from flowyml.errors import ArtifactError, MaterializationError, StepExecutionError, StepTimeoutError
 from flowyml.execution.interrupts import user_interrupted
-from flowyml.execution.log_capture import StepLog, capture_step_output, live_sink
+from flowyml.execution.log_capture import StepLog, end_capture, live_sink, start_capture
 from flowyml.execution.step_usage import thread_snapshot, thread_usage
 from flowyml.storage.artifact import Artifact
 from flowyml.storage.artifact_store import ArtifactStore
@@ -148,14 +148,15 @@ def _result_factory() -> Callable[..., Any]:
 
 
 def _call(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
+    token = start_capture(log)
     try:
-        with capture_step_output(log):
-            if step.varargs_inputs:
-                args = [kwargs[_VARARGS + name] for name in step.varargs_inputs]
-                named = {k: v for k, v in kwargs.items() if not k.startswith(_VARARGS)}
-                return step.func(*args, **named)
-            return step.func(**kwargs)
+        if step.varargs_inputs:
+            args = [kwargs[_VARARGS + name] for name in step.varargs_inputs]
+            named = {k: v for k, v in kwargs.items() if not k.startswith(_VARARGS)}
+            return step.func(*args, **named)
+        return step.func(**kwargs)
     finally:
+        end_capture(token)
         log.end()
 
 
