@@ -5,11 +5,13 @@ Measures, in one fresh project folder:
 - per-group overhead: from the moment a group's container is asked for to the moment its
   step's body starts, for a chain of trivial one-step groups; against the floor, a bare
   ``docker run`` of the same image printing the time from Python in the same run — the
-  ratio is what the step runner (imports, task, manifest) adds to a container start;
+  ratio is what the step runner (imports, task, manifest) adds to a container start.
+  The chain and the floor alternate over ``--rounds`` rounds, so an engine whose speed
+  drifts during the run weighs on both alike; each round's ratio is reported too;
 - the second submission of an unchanged pipeline: nothing is built; the time to submit
   and the time from the submission call to its first container's start.
 
-    python bench/bench_docker.py [--groups 6]
+    python bench/bench_docker.py [--groups 6] [--rounds 3]
 
 Prints one JSON object (also written to ``$FLOWYML_BENCH_OUT/bench_docker.json`` when
 that variable is set). Figures are medians with min and max.
@@ -84,6 +86,7 @@ def _floor(client: Any, image: str, count: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", type=int, default=6, help="groups in the chain")
+    parser.add_argument("--rounds", type=int, default=3, help="chain runs, each with its floor")
     args = parser.parse_args()
 
     from flowyml.definition.references import load_reference
@@ -108,15 +111,28 @@ def main() -> None:
             sys.exit(f"run {run_id} ended {status.value}")
         return orchestrator, submission, started
 
-    orchestrator, first, _ = submit("bench-first")
-    details = orchestrator.get_run_details("bench-first")
-    results = orchestrator.step_results("bench-first")
-    overhead = []
-    for i in range(args.groups):
-        group = details["groups"][f"s{i}"]
-        body_started = results[f"s{i}"].load_output(f"a{i}")
-        overhead.append(body_started - _ts(group["submitted_at"]))
-    floor = _floor(orchestrator.client(), first.metadata["image"], args.groups)
+    def group_overheads(orchestrator: Any, run_id: str) -> list[float]:
+        details = orchestrator.get_run_details(run_id)
+        results = orchestrator.step_results(run_id)
+        found = []
+        for i in range(args.groups):
+            group = details["groups"][f"s{i}"]
+            body_started = results[f"s{i}"].load_output(f"a{i}")
+            found.append(body_started - _ts(group["submitted_at"]))
+        return found
+
+    orchestrator, first, _ = submit("bench-first")  # builds the image
+    overhead: list[float] = []
+    floor: list[float] = []
+    round_ratios = []
+    for number in range(args.rounds):
+        run_id = f"bench-round-{number}"
+        orchestrator, _, _ = submit(run_id)
+        mine = group_overheads(orchestrator, run_id)
+        bare = _floor(orchestrator.client(), first.metadata["image"], args.groups)
+        overhead += mine
+        floor += bare
+        round_ratios.append(round(statistics.median(mine) / statistics.median(bare), 2))
 
     orchestrator, second, submitted = submit("bench-second")
     groups = orchestrator.get_run_details("bench-second")["groups"]
@@ -131,6 +147,7 @@ def main() -> None:
         "group_overhead_seconds": _summary(overhead),
         "docker_run_floor_seconds": _summary(floor),
         "overhead_to_floor_ratio": round(statistics.median(overhead) / statistics.median(floor), 2),
+        "round_ratios": round_ratios,
         "second_submission": {
             "image_reused": second.metadata["image_reused"],
             "submit_seconds": second.metadata["submit_seconds"],
