@@ -20,6 +20,9 @@ UPSERT_STEP = (
 NEW_STEP = (None, None, 0, 0, 0, None, None, "{}", None, None, None)
 
 
+_REF_KEYS = ("uri", "digest", "size")  # in the order the scheduler builds them
+
+
 def outputs_json(refs: dict[str, dict[str, Any]] | None) -> str:
     """``json.dumps(refs)``, formatted directly for the references the scheduler records
     (a URI, no digest or size yet): this runs once per step, at a third of the cost."""
@@ -28,8 +31,8 @@ def outputs_json(refs: dict[str, dict[str, Any]] | None) -> str:
     parts = []
     for name, ref in refs.items():
         uri = ref.get("uri")
-        if not isinstance(uri, str) or len(ref) != 3 or ref.get("digest") != "":
-            return json.dumps(refs)
+        if not isinstance(uri, str) or tuple(ref) != _REF_KEYS or ref["digest"] != "":
+            return json.dumps(refs)  # keys in another order, or other values: as json writes
         text = name + uri
         size = ref.get("size")
         if type(size) is not int or size or not (text.isascii() and text.isprintable()):
