@@ -14,7 +14,6 @@ import hashlib
 import inspect
 import linecache
 import sys
-import sysconfig
 import textwrap
 import tokenize
 import types
@@ -23,9 +22,16 @@ from typing import Any
 
 __all__ = ["code_fingerprint", "stable_hash"]
 
-_LIBRARY_PREFIXES = tuple(
-    {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-)
+
+@functools.cache
+def _library_prefixes() -> tuple[str, ...]:
+    # On first use: sysconfig and its data cost a step runner's start-up a few ms.
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return tuple({paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
 _CONSTANT_TYPES = (int, float, str, bytes, bool, type(None), complex)
 
 
@@ -46,7 +52,7 @@ def _is_user_code(func: types.FunctionType) -> bool:
         return True
     if func.__module__.split(".")[0] == "flowyml":
         return False
-    return not path.startswith(_LIBRARY_PREFIXES)
+    return not path.startswith(_library_prefixes())
 
 
 @functools.lru_cache(maxsize=4096)

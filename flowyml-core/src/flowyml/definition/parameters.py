@@ -9,7 +9,6 @@ type. Values are coerced to the annotated type where pydantic's lax mode allows 
 
 from __future__ import annotations
 
-import difflib
 import functools
 import typing
 from collections.abc import Iterable, Sequence
@@ -30,6 +29,8 @@ __all__ = [
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:
+    import difflib  # only when a name is wrong
+
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 

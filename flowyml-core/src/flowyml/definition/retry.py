@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import random
 
 __all__ = ["RetryPolicy"]
 
@@ -65,5 +68,10 @@ class RetryPolicy:
         base = min(self.backoff * self.multiplier ** (retry_number - 1), self.max_delay)
         if self.jitter and base:
             spread = base * self.jitter
-            base += (rng or random).uniform(-spread, spread)
+            if rng is None:
+                import random  # on the first retry, not at every step runner's start
+
+                base += random.uniform(-spread, spread)
+            else:
+                base += rng.uniform(-spread, spread)
         return max(0.0, min(base, self.max_delay))

@@ -16,13 +16,11 @@ import hashlib
 import io
 import itertools
 import os
-import tempfile
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlparse
 
 from flowyml.errors import ArtifactError, ArtifactLoadError, MaterializationError
@@ -30,7 +28,24 @@ from flowyml.records.artifact_ref import ArtifactRef
 from flowyml.storage.database import Database
 from flowyml.storage.materializers import Materializer
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
 __all__ = ["ArtifactStore", "LocalArtifactStore"]
+
+
+def _new_temp_file(folder: Path) -> tuple[int, str]:
+    """A new file of this process's alone in ``folder``, open for writing, as
+    ``tempfile.mkstemp(dir=folder, suffix=".part")`` makes it (mode 0600, never an existing
+    file), without importing tempfile and shutil: a step runner writes through here and
+    starts once per step group."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        name = os.path.join(folder, f"tmp{os.urandom(6).hex()}.part")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
 
 
 class ArtifactStore(ABC):
@@ -252,10 +267,12 @@ class LocalArtifactStore(ArtifactStore):
         self._ensure_dir(tmp_dir)
         digest = hashlib.sha256()
         size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
+        fd, tmp_name = _new_temp_file(tmp_dir)
         # Hashing and writing both release the GIL on large buffers: hash each chunk on a
         # helper thread while this one writes it, so a large array costs max(hash, write)
         # rather than their sum. One worker keeps the updates in order.
+        from concurrent.futures import ThreadPoolExecutor  # large objects only
+
         hasher = ThreadPoolExecutor(1, thread_name_prefix="flowyml-hash")
         try:
             pending: list[Future[None]] = []
@@ -331,7 +348,7 @@ class LocalArtifactStore(ArtifactStore):
     def write_named(self, key: str, data: bytes) -> str:
         target = self._named_path(key)
         self._ensure_dir(target.parent)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        fd, tmp_name = _new_temp_file(target.parent)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp_name, target)

@@ -10,14 +10,17 @@ outside the pipeline are fingerprinted by content once.
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowyml.definition.fingerprint import stable_hash
+
+if TYPE_CHECKING:
+    import logging
+
 from flowyml.errors import CacheError
 from flowyml.storage.database import Database
 
@@ -28,7 +31,13 @@ __all__ = ["CACHE_FORMAT", "CacheStore", "cache_key", "output_fingerprint"]
 # step's output names are part of the key.
 CACHE_FORMAT = "3"
 
-_log = logging.getLogger(__name__)
+
+def _log() -> logging.Logger:
+    """This module's logger; logging is imported when something is reported (a step
+    runner starts once per step group, and usually reports nothing)."""
+    import logging
+
+    return logging.getLogger(__name__)
 
 
 def cache_key(
@@ -104,7 +113,7 @@ class CacheStore:
                     broken.append(key)  # never a hit: the step runs and writes it anew
             self._loaded_steps.update(wanted)
         for key in broken:
-            _log.warning("flowyml: dropping unreadable cache entry %s of %s", key, self.db.path)
+            _log().warning("flowyml: dropping unreadable cache entry %s of %s", key, self.db.path)
             self.db.write("DELETE FROM cache WHERE key=?", (key,))
 
     def lookup(self, key: str, step: str) -> dict[str, dict[str, Any]] | None:

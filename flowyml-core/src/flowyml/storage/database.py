@@ -13,17 +13,19 @@ it is kept, and the background writer goes on committing later batches.
 from __future__ import annotations
 
 import atexit
-import logging
 import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowyml.storage.schema import ADDED_COLUMNS as _ADDED_COLUMNS
 from flowyml.storage.schema import SCHEMA as _SCHEMA
 from flowyml.storage.sqlite_setup import connect
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = ["Database", "QueuedWrite"]
 
@@ -46,7 +48,15 @@ class QueuedWrite:
 # thread, where `-W error` would turn the report into an exception that drops the rest of
 # the batch, and the default warning filter would hide every repeat after the first.
 # Without logging configured, Python prints WARNING records on stderr, one line each.
-_log = logging.getLogger(__name__)
+
+
+def _log() -> logging.Logger:
+    """This module's logger; logging is imported when something is reported (a step
+    runner starts once per step group, and usually reports nothing)."""
+    import logging
+
+    return logging.getLogger(__name__)
+
 
 _open_databases: weakref.WeakSet[Database] = weakref.WeakSet()
 
@@ -60,7 +70,7 @@ def _flush_all() -> None:
         try:
             database.flush()
         except Exception as exc:  # the other databases must still be flushed
-            _log.error("flowyml: could not commit to %s at exit: %s", database.path, exc)
+            _log().error("flowyml: could not commit to %s at exit: %s", database.path, exc)
 
 
 _FLUSH_INTERVAL = 0.2
@@ -223,7 +233,7 @@ class Database:
         message = f"{what}: {type(exc).__name__}: {exc}"
         if message != self._last_failure:  # a database that stays broken logs once, not 5/s
             self._last_failure = message
-            _log.error("flowyml: %s", message)
+            _log().error("flowyml: %s", message)
 
     def flush(self) -> None:
         """Commit every queued write now, in one transaction.
@@ -308,7 +318,7 @@ class Database:
                 shown = repr(params)
                 if len(shown) > _PARAMS_SHOWN:
                     shown = shown[:_PARAMS_SHOWN] + "...)"
-                _log.warning(
+                _log().warning(
                     "flowyml: dropped a write to %s that failed (%s: %s): %s with %s",
                     self.path,
                     type(exc).__name__,
