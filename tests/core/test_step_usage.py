@@ -3,6 +3,8 @@ runner's process, and GPU memory through a torch the step imported."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import time
 import types
@@ -10,7 +12,8 @@ import types
 import pytest
 
 from flowyml.execution import step_usage
-from flowyml.execution.step_usage import ProcessMeter, thread_snapshot, thread_usage
+from flowyml.execution.step_usage import thread_snapshot, thread_usage
+from flowyml.records.usage import ResourceUsage
 
 _MB = 1024 * 1024
 
@@ -20,13 +23,6 @@ def _burn(seconds: float, since: float | None = None) -> None:
     start = time.thread_time() if since is None else since
     while time.thread_time() - start < seconds:
         pass
-
-
-def _hold(size: int) -> bytearray:
-    block = bytearray(size)
-    for offset in range(0, size, 4096):
-        block[offset] = 1
-    return block
 
 
 class _FakeCuda:
@@ -81,20 +77,42 @@ def test_no_gpu_figure_without_torch(monkeypatch):
     assert thread_usage(thread_snapshot(), 0.1).gpu_peak_memory_bytes is None
 
 
+_METER_PROBE = """
+import json, time
+from flowyml.execution.step_usage import ProcessMeter
+
+def burn(seconds, since):
+    while time.thread_time() - since < seconds:
+        pass
+
+meter = ProcessMeter()
+meter.start()
+started = time.thread_time()
+held = bytearray(200 * 1024 * 1024)
+for offset in range(0, len(held), 4096):
+    held[offset] = 1
+burn(0.3, started)
+first = meter.stop()
+del held
+meter.start()
+second = meter.stop()
+print(json.dumps([first.to_dict(), second.to_dict()]))
+"""
+
+
 def test_the_process_meter_measures_each_step_from_its_own_start():
-    meter = ProcessMeter()
-    meter.start()
-    started = time.thread_time()
-    held = _hold(200 * _MB)
-    _burn(0.3, since=started)
-    first = meter.stop()
-    del held
-    meter.start()
-    second = meter.stop()
+    """In a process of its own, as in the step runner: a process-wide meter inside the test
+    runner would also count what other tests' threads and children did meanwhile."""
+    done = subprocess.run(
+        [sys.executable, "-c", _METER_PROBE], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    first, second = (ResourceUsage.from_dict(d) for d in json.loads(done.stdout))
     assert first.exact and first.source == "rusage"
     assert first.cpu_seconds == pytest.approx(0.3, rel=0.15)
-    assert first.peak_memory_bytes >= 200 * _MB
+    assert first.peak_memory_bytes is not None and first.peak_memory_bytes >= 200 * _MB
     # The peak is reset per step: the second step did not hold the first one's memory.
+    assert second.peak_memory_bytes is not None
     assert second.peak_memory_bytes < first.peak_memory_bytes - 150 * _MB
     assert second.cpu_seconds < 0.05
 
