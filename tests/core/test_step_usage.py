@@ -93,10 +93,11 @@ for offset in range(0, len(held), 4096):
     held[offset] = 1
 burn(0.3, started)
 first = meter.stop()
+used = time.thread_time() - started  # this process's only thread: all its CPU
 del held
 meter.start()
 second = meter.stop()
-print(json.dumps([first.to_dict(), second.to_dict()]))
+print(json.dumps([first.to_dict(), second.to_dict(), used]))
 """
 
 
@@ -107,9 +108,12 @@ def test_the_process_meter_measures_each_step_from_its_own_start():
         [sys.executable, "-c", _METER_PROBE], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    first, second = (ResourceUsage.from_dict(d) for d in json.loads(done.stdout))
+    first_dict, second_dict, used = json.loads(done.stdout)
+    first, second = ResourceUsage.from_dict(first_dict), ResourceUsage.from_dict(second_dict)
     assert first.exact and first.source == "rusage"
-    assert first.cpu_seconds == pytest.approx(0.3, rel=0.15)
+    # At least the 0.3 s burnt; more where touching 200 MB of pages costs the kernel more.
+    assert used >= 0.3
+    assert first.cpu_seconds == pytest.approx(used, rel=0.1, abs=0.02)
     assert first.peak_memory_bytes is not None and first.peak_memory_bytes >= 200 * _MB
     # The peak is reset per step: the second step did not hold the first one's memory.
     assert second.peak_memory_bytes is not None
