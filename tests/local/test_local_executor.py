@@ -292,3 +292,49 @@ def test_a_timeout_is_retried_only_when_retry_on_names_it(project):
     run = Pipeline("timeouts", steps=[plain, named]).run(fail_fast=False)
     assert calls["plain"] == 1 and not run.step_results["plain"].success
     assert run.outputs["n"] == "done" and run.step_results["named"].retries == 2
+
+
+class _Payload:
+    """A value whose release a weak reference can see."""
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_a_run_leaves_no_reference_cycles_so_its_values_are_freed_at_once(project, cache):
+    # Values held by a cycle wait for the cyclic collector, which may not run for a long
+    # time: a pipeline of large arrays would keep every run's outputs in memory.
+    import gc
+    import weakref
+
+    made: list[weakref.ref[_Payload]] = []
+
+    @step(outputs=["p"])
+    def make():
+        payload = _Payload()
+        made.append(weakref.ref(payload))
+        return payload
+
+    @step(inputs=["p"], outputs=["q"])
+    def keep(p):
+        return p
+
+    @step(outputs=["r"])
+    def other():
+        return 1
+
+    pipeline = Pipeline("freed", steps=[make, keep, other])
+    pipeline.run("local", cache=cache)  # a first run, so that the second finds its caches warm
+    gc.collect()
+    gc.disable()
+    try:
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        run = pipeline.run("local", cache=cache)
+        assert run.success, run.error
+        del run
+        assert all(ref() is None for ref in made[-1:]), "the run's output outlived the run"
+        gc.collect()
+        kinds = sorted({type(obj).__name__ for obj in gc.garbage})
+        assert not gc.garbage, f"the run left reference cycles of {kinds}"
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()

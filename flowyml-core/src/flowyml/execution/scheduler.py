@@ -171,15 +171,19 @@ class Scheduler:
         context: Context,
         restored: dict[str, Completed],
     ) -> None:
+        # The callbacks refer to the ready queue, not to the loop: a loop that its own
+        # callbacks refer to is a reference cycle, which would keep the run's groups,
+        # results and output values in memory until the cyclic collector ran.
+        ready = deque(g for g in state.groups if not g.upstream)
         loop = RunLoop(
             state,
-            deque(g for g in state.groups if not g.upstream),
+            ready,
             max_workers=self.executor.max_workers,
             in_process=self.executor.passes_by_reference,
             announce=lambda group: self._announce(group, run_id, state),
             dispatch=lambda group: self._dispatch(group, state, run_id, context),
             complete=lambda group, results: self._complete(
-                state, group, results, run_id, loop.ready, context
+                state, group, results, run_id, ready, context
             ),
             reuse=lambda group: reusable_results(group, restored, state.artifacts, context),
         )
