@@ -37,6 +37,7 @@ __all__ = [
 
 _CHUNK = 16 * 1024 * 1024
 _JSON_SCALARS = (str, int, float, bool, type(None))
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class Materializer(ABC):
@@ -93,7 +94,10 @@ class JSONMaterializer(Materializer):
         return _is_plain_json(value)
 
     def chunks(self, value: Any) -> Iterator[bytes | memoryview]:
-        yield json.dumps(value, separators=(",", ":")).encode()
+        # One encoder for all (json.dumps builds one per call when given separators), and
+        # an int written as json writes it without one: this runs for most step outputs.
+        text = int.__repr__(value) if type(value) is int else _compact_json(value)
+        return iter((text.encode(),))
 
     def load(self, stream: IO[bytes]) -> Any:
         return json.loads(stream.read())
