@@ -11,6 +11,8 @@ from flowyml.backend import ExecutionResult, Executor, ExecutorConfig, execute_s
 
 __all__ = ["LocalExecutor", "LocalExecutorConfig"]
 
+_NO_RELAY = nullcontext()  # reusable: one per step would be built for nothing
+
 
 class LocalExecutorConfig(ExecutorConfig):
     """Settings of the ``local`` backend.
@@ -73,7 +75,7 @@ class LocalExecutor(Executor):
             ExecutionResult with output or error.
         """
         relay = self.step_output if self.echo_logs else None
-        with relay.capture(step.name) if relay is not None else nullcontext():
+        with relay.capture(step.name) if relay is not None else _NO_RELAY:
             return execute_step_in_process(
                 step,
                 inputs,

@@ -59,8 +59,9 @@ class StepLog:
     """
 
     def __init__(self, echo: bool = False, live: StepOutput | None = None, name: str = "") -> None:
-        self._buffer = io.StringIO()
-        self._lock = threading.Lock()
+        # Appending to a list is atomic, so threads a step starts may print at once; no
+        # buffer object or lock is made for the many steps that print nothing.
+        self._parts: list[str] = []
         self.echo = echo
         self._live = live
         self._name = name
@@ -68,8 +69,9 @@ class StepLog:
 
     def write(self, text: str) -> None:
         """Append text."""
-        with self._lock:
-            self._buffer.write(text)
+        if not isinstance(text, str):  # as a text stream refuses it, before it is kept
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self._parts.append(text)
         if self._live is not None:
             self._relayed = True
             self._live.write(self._name, text)
@@ -81,8 +83,7 @@ class StepLog:
 
     def getvalue(self) -> str:
         """Everything captured so far."""
-        with self._lock:
-            return self._buffer.getvalue()
+        return "".join(self._parts)
 
 
 class StepOutput:

@@ -12,6 +12,7 @@ from flowyml.storage.cache import output_fingerprint
 __all__ = ["Artifact", "digest_from_uri"]
 
 _MISSING = object()
+_LOCK_MAKING = threading.Lock()
 
 
 def digest_from_uri(uri: str) -> str:
@@ -41,7 +42,7 @@ class Artifact:
         self.fingerprint = fingerprint
         self._value = value
         self.ref = ref
-        self._lock = threading.Lock()
+        self._lock: threading.Lock | None = None  # made when the value is first loaded
 
     @classmethod
     def from_result(
@@ -72,7 +73,7 @@ class Artifact:
                 artifact and, when recorded, the step that wrote it).
         """
         if self._value is _MISSING:
-            with self._lock:
+            with self._load_lock():
                 if self._value is _MISSING:
                     if self.ref is None:
                         raise LookupError(f"artifact '{self.name}' has neither value nor ref")
@@ -82,6 +83,14 @@ class Artifact:
                         exc.what = exc.what or f"artifact '{self.name}'"
                         raise
         return self._value
+
+    def _load_lock(self) -> threading.Lock:
+        # Most artifacts are passed by value and never loaded: no lock for each of them.
+        if self._lock is None:
+            with _LOCK_MAKING:
+                if self._lock is None:
+                    self._lock = threading.Lock()
+        return self._lock
 
     @property
     def uri(self) -> str | None:
