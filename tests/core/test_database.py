@@ -123,22 +123,19 @@ def test_an_old_runs_table_gets_the_new_columns_on_open(tmp_path):
     Database(path).close()  # opening a migrated file again changes nothing
 
 
-def test_a_queued_write_is_replaced_in_place_until_a_flush_takes_it(db):
-    queued = db.write_replaceable(_INSERT, ("a", 1))
-    db.write(_INSERT, ("b", 2))
-    assert db.replace(queued, ("a", 10))
-    db.flush()
-    with sqlite3.connect(db.path) as other:
-        assert sorted(other.execute("SELECT name, value FROM items")) == [("a", 10), ("b", 2)]
-    # Taken by that flush: the caller must queue its new row as a write of its own.
-    assert not db.replace(queued, ("a", 100))
-    db.flush()
-    with sqlite3.connect(db.path) as other:
-        assert other.execute("SELECT value FROM items WHERE name='a'").fetchone() == (10,)
+def test_a_batch_source_adds_its_writes_after_those_queued_and_keeps_them_on_failure(
+    db, monkeypatch
+):
+    upsert = "INSERT OR REPLACE INTO items (name, value) VALUES (?, ?)"
+    pending = [("a", 10)]
 
+    def source() -> list[tuple[str, tuple[str, int]]]:
+        taken = [(upsert, row) for row in pending]
+        pending.clear()
+        return taken
 
-def test_a_write_taken_by_a_failed_flush_is_no_longer_replaceable(db, monkeypatch):
-    queued = db.write_replaceable(_INSERT, ("a", 1))
+    db.add_batch_source(source)
+    db.write(upsert, ("a", 1))  # queued before: the source's row replaces it
 
     def locked() -> None:
         raise sqlite3.OperationalError("database is locked")
@@ -146,9 +143,8 @@ def test_a_write_taken_by_a_failed_flush_is_no_longer_replaceable(db, monkeypatc
     monkeypatch.setattr(db, "_begin", locked)
     with pytest.raises(sqlite3.OperationalError):
         db.flush()
-    # The batch went back into the queue, but a replacement now could race a flush that
-    # already bound the old parameters: it is refused, and the new row queued after.
-    assert not db.replace(queued, ("a", 2))
     monkeypatch.undo()
-    db.flush()
-    assert _committed(db.path) == {"a"}
+    db.write(_INSERT, ("b", 2))
+    db.flush()  # the failed batch, the source's row in it, then the write queued after
+    with sqlite3.connect(db.path) as other:
+        assert sorted(other.execute("SELECT name, value FROM items")) == [("a", 10), ("b", 2)]

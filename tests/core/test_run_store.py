@@ -259,7 +259,7 @@ def _step_rows(db):
 def test_a_step_that_ends_before_its_start_is_committed_is_written_once(db, monkeypatch):
     store = RunStore(db)
     store.create_run("r1", "demo", "local", {})
-    monkeypatch.setattr(run_owner.StepCommits, "after_start", lambda self: None)
+    monkeypatch.setattr(run_owner.StepCommits, "due", lambda self: False)
     written = []
     execute = db._execute_runs
     monkeypatch.setattr(db, "_execute_runs", lambda batch: (written.extend(batch), execute(batch)))
@@ -279,6 +279,21 @@ def test_a_step_whose_start_was_committed_still_gets_its_end(db):
     store.step_finished("r1", _result("load"))
     db.flush()
     assert _step_rows(db) == [("load", "success", 2.0)]
+
+
+def test_the_end_of_a_step_whose_start_was_committed_is_committed_at_once(db, monkeypatch):
+    # Else a crash in the next step would leave this one "running" in the record.
+    store = RunStore(db)
+    store.create_run("r1", "demo", "local", {})
+    monkeypatch.setattr(run_owner.StepCommits, "due", lambda self: False)
+    store.step_started("r1", "load", 1.0)
+    store.step_started("r1", "quick", 1.0)
+    db.flush()  # takes both start rows
+    store.step_finished("r1", _result("load"))
+    assert ("load", "success", 2.0) in _step_rows(db)  # no flush of ours: committed at once
+    commits = db.commits
+    store.step_finished("r1", _result("reused"))  # never started here: nothing to commit
+    assert db.commits == commits
 
 
 def _result(name: str) -> ExecutionResult:

@@ -27,21 +27,10 @@ from flowyml.storage.sqlite_setup import connect
 if TYPE_CHECKING:
     import logging
 
-__all__ = ["Database", "QueuedWrite"]
+__all__ = ["Database"]
 
-# A queued write: (sql, params); a list for a replaceable one (see Database.replace).
+# A queued write: (sql, params).
 _Write = Sequence[Any]
-
-
-class QueuedWrite:
-    """A write queued by :meth:`Database.write_replaceable`, which
-    :meth:`Database.replace` may still overwrite."""
-
-    __slots__ = ("batch", "entry")
-
-    def __init__(self, entry: list[Any], batch: int) -> None:
-        self.entry = entry
-        self.batch = batch
 
 
 # A dropped write is reported through logging, not warnings.warn: it happens on the writer
@@ -112,7 +101,7 @@ class Database:
         self._lock = threading.RLock()
         self._pending: list[_Write] = []
         self._pending_lock = threading.Lock()
-        self._batches_taken = 0  # a queued write is replaceable while this is unchanged
+        self._batch_sources: list[Callable[[], list[tuple[str, tuple[Any, ...]]]]] = []
         self._wake = threading.Event()
         self._closed = False
         self._flusher: threading.Thread | None = None
@@ -161,36 +150,18 @@ class Database:
         if count >= _FLUSH_BATCH:
             self._wake.set()
 
-    def write_replaceable(self, sql: str, params: tuple[Any, ...]) -> QueuedWrite:
-        """Queue a write, and return a handle through which :meth:`replace` can change its
-        parameters while no flush has taken it yet."""
-        entry: list[Any] = [sql, params]
-        with self._pending_lock:
-            self._pending.append(entry)
-            count = len(self._pending)
-            queued = QueuedWrite(entry, self._batches_taken)
-        if self._flusher is None:
-            self._start_flusher()
-        if count >= _FLUSH_BATCH:
-            self._wake.set()
-        return queued
+    def add_batch_source(self, source: Callable[[], list[tuple[str, tuple[Any, ...]]]]) -> None:
+        """Have ``source()`` add writes to each batch as a flush takes it.
 
-    def replace(self, queued: QueuedWrite, params: tuple[Any, ...]) -> bool:
-        """Give a queued write new parameters, if no flush has taken it yet.
-
-        A step's start and end rows are one write when the end comes before the next
-        commit: replacing a row SQLite has not seen costs nothing, where inserting it and
-        then replacing it costs two B-tree updates.
-
-        Returns:
-            False when the write was taken by a flush (committed, or being committed):
-            the caller queues its new row as a write of its own, after it.
+        It is called holding the queue's lock, so what it returns is committed after every
+        write queued before and before every write queued after. The run store adds the
+        start rows of the steps still running this way: a step that ends before the next
+        commit then costs one row, and its start no write at all.
         """
         with self._pending_lock:
-            if queued.batch != self._batches_taken:
-                return False
-            queued.entry[1] = params
-            return True
+            self._batch_sources.append(source)
+        if self._flusher is None:
+            self._start_flusher()
 
     def call_periodically(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` from the background writer, before each batch it commits.
@@ -257,7 +228,8 @@ class Database:
             commit_first()
         with self._pending_lock:
             batch, self._pending = self._pending, []
-            self._batches_taken += 1
+            for source in self._batch_sources:
+                batch += source()
         if not batch:
             return
         try:

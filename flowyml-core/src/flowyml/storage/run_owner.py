@@ -175,54 +175,38 @@ class Heartbeat:
 
 
 class StepCommits:
-    """Which step events the run store commits at once, so that a crash names its step.
+    """When the run store commits a step's start at once, so that a crash names its step.
 
     A step's start is committed before its body runs: when the step takes the process
     down (``os._exit``, a segfault, the OOM killer), that row names it. Committing costs
     more than a trivial step, so bursts of :data:`STEP_COMMIT_BURST` starts are committed,
     then one every :data:`STEP_COMMIT_INTERVAL`; the other starts go with the next batch.
-    A step whose start may have been committed gets its end committed too: otherwise a
+    The run store commits the end of a step whose start was committed too: otherwise a
     crash in the next step would leave it "running" and blame it. So a crash in a long
     chain of trivial steps may be recorded without its step, never against another one.
 
-    Args:
-        db: the database the step events are written to.
+    The budget is kept as the time the next commit is allowed (the generic cell rate
+    algorithm): a step that may not commit pays one clock reading and a comparison.
     """
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._budget = float(STEP_COMMIT_BURST)
-        self._refilled = time.monotonic()
-        self._open: dict[tuple[str, str], int] = {}  # (run, step) -> db.commits when queued
+        self._next = 0.0  # theoretical time of the next commit, with no burst left
+        self._allowed_from = 0.0  # no commit is due before this (monotonic clock)
 
-    def before_start(self, run_id: str, step: str) -> None:
-        """Call before queuing the row of a step's start."""
-        self._open[run_id, step] = self._db.commits
-
-    def after_start(self) -> None:
-        """Call after queuing the row of a step's start: commits it when the budget allows."""
+    def due(self) -> bool:
+        """Whether the start of a step just queued is to be committed now."""
         now = time.monotonic()
+        if now < self._allowed_from:  # read unlocked: it only grows, so a stale value is low
+            return False
         with self._lock:
-            refill = (now - self._refilled) / STEP_COMMIT_INTERVAL
-            self._budget = min(float(STEP_COMMIT_BURST), self._budget + refill)
-            self._refilled = now
-            due = self._budget >= 1
-            if due:
-                self._budget -= 1
-        if due:
-            self._db.flush()
-
-    def after_end(self, run_id: str, step: str) -> None:
-        """Call after queuing the row of a step's end: commits it if its start may be."""
-        queued_at = self._open.pop((run_id, step), None)
-        if queued_at is not None and queued_at != self._db.commits:
-            self._db.flush()
-
-    def forget(self, run_id: str) -> None:
-        """Drop what is kept about the steps of a finished run."""
-        for key in [key for key in self._open if key[0] == run_id]:
-            self._open.pop(key, None)
+            interval, slack = STEP_COMMIT_INTERVAL, (STEP_COMMIT_BURST - 1) * STEP_COMMIT_INTERVAL
+            start = max(self._next, now)
+            if now < start - slack:
+                return False
+            self._next = start + interval
+            self._allowed_from = self._next - slack
+            return True
 
 
 def _proc_stat(pid: int) -> tuple[str, int] | None:

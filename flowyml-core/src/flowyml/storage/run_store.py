@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from flowyml.errors import FlowyMLError, RunNotFoundError
 from flowyml.records.status import ExecutionStatus
 from flowyml.records.usage import ResourceUsage
-from flowyml.storage.database import Database, QueuedWrite
+from flowyml.storage.database import Database
 from flowyml.storage.run_logs import LiveLogs, LogRow, read_log_rows, read_logs
 from flowyml.storage.run_owner import Heartbeat, RunOwner, StepCommits, gone_reason
 from flowyml.storage.run_records import CrashedRun, RunRecord, StepRecord
@@ -53,10 +54,14 @@ class RunStore:
         self.db = db
         self.on_crashed = on_crashed
         self._heartbeat = Heartbeat(db)
-        self._step_commits = StepCommits(db)
-        # The queued start row of each running step, which its end row replaces while no
-        # flush has taken it (see Database.replace): one row written per step, not two.
-        self._starts: dict[tuple[str, str], QueuedWrite] = {}
+        self._step_commits = StepCommits()
+        # Steps started whose start row no batch has taken yet -> when they started. A
+        # flush writes their start rows (see Database.add_batch_source); a step that ends
+        # before then is written once, with its end. Changed under this lock.
+        self._running: dict[tuple[str, str], float] = {}
+        self._start_written: set[tuple[str, str]] = set()  # running, start row in a batch
+        self._running_lock = threading.Lock()
+        db.add_batch_source(self._start_rows)
         self._live = LiveLogs(db)
         self._shapes = RunShapes()
 
@@ -125,11 +130,20 @@ class RunStore:
         See :class:`~flowyml.storage.run_owner.StepCommits`: the row names the step if it takes
         the process down.
         """
-        self._step_commits.before_start(run_id, step)
-        self._starts[run_id, step] = self.db.write_replaceable(
-            UPSERT_STEP, (run_id, step, "running", started_at, *NEW_STEP)
-        )
-        self._step_commits.after_start()
+        with self._running_lock:
+            self._running[run_id, step] = started_at
+        if self._step_commits.due():
+            self.db.flush()
+
+    def _start_rows(self) -> list[tuple[str, tuple[Any, ...]]]:
+        """The start rows of the steps still running, for the batch a flush takes."""
+        with self._running_lock:
+            running, self._running = self._running, {}
+            self._start_written.update(running)
+        return [
+            (UPSERT_STEP, (run_id, step, "running", started_at, *NEW_STEP))
+            for (run_id, step), started_at in running.items()
+        ]
 
     def step_finished(
         self,
@@ -140,12 +154,19 @@ class RunStore:
     ) -> None:
         """Record a step's final result (refs: output name -> artifact reference dict)."""
         row = finished_row(run_id, result, refs, cache_key)
-        start = self._starts.pop((run_id, result.step_name), None)
-        if start is None or not self.db.replace(start, row):
-            self.db.write(UPSERT_STEP, row)
+        key = (run_id, result.step_name)
+        # Before the end row is queued: a batch taken in between has neither row.
+        with self._running_lock:
+            if self._running.pop(key, None) is None and key in self._start_written:
+                self._start_written.discard(key)
+                start_written = True
+            else:
+                start_written = False
+        self.db.write(UPSERT_STEP, row)
         if result.logs:
             self.append_log(run_id, result.step_name, result.logs, row[4])
-        self._step_commits.after_end(run_id, result.step_name)
+        if start_written:
+            self.db.flush()  # its start may be committed: so is its end (see StepCommits)
 
     def record_step_keys(self, run_id: str, keys: dict[str, str]) -> None:
         """Record the keys under which steps without a cache key ran (step -> key), which
@@ -170,9 +191,12 @@ class RunStore:
     def finish_run(self, run_id: str, status: ExecutionStatus, error: str | None = None) -> None:
         """Record the final status of a run and commit everything queued."""
         self._heartbeat.stop(run_id)
-        self._step_commits.forget(run_id)
-        for key in [key for key in list(self._starts) if key[0] == run_id]:
-            self._starts.pop(key, None)  # steps that never ended (the run crashed under them)
+        # Steps that never ended (the scheduler failed under them) keep their start rows,
+        # which the flush below writes if no batch took them yet.
+        with self._running_lock:
+            self._start_written.difference_update(
+                [key for key in self._start_written if key[0] == run_id]
+            )
         self.db.write(
             "UPDATE runs SET status=?, finished_at=?, error=? WHERE run_id=?",
             (status.value, time.time(), error, run_id),
