@@ -328,3 +328,11 @@ def test_recorded_outputs_are_exactly_what_json_dumps_writes(refs):
     from flowyml.storage.step_rows import outputs_json
 
     assert outputs_json(refs) == json.dumps(refs)
+
+
+@given(st.dictionaries(_REF_TEXT, _REF_TEXT, max_size=3))
+def test_recorded_output_uris_are_exactly_what_json_dumps_writes(outputs):
+    from flowyml.storage.step_rows import uris_json
+
+    refs = {name: {"uri": uri, "digest": "", "size": 0} for name, uri in outputs.items()}
+    assert uris_json(outputs) == json.dumps(refs)

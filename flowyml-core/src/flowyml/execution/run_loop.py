@@ -48,7 +48,8 @@ class RunLoop:
         announce: records that a group starts.
         dispatch: runs a group, returning its results.
         complete: records a group's results and appends the groups it releases to ready.
-        reuse: the results of a group reused from a resumed run, or ``None``.
+        reuse: the results of a group reused from a resumed run, or ``None``; ``None``
+            when the run resumes nothing.
     """
 
     def __init__(
@@ -61,7 +62,7 @@ class RunLoop:
         announce: Callable[[StepGroup], None],
         dispatch: Callable[[StepGroup], _Results],
         complete: Callable[[StepGroup, _Results], None],
-        reuse: Callable[[StepGroup], _Results | None],
+        reuse: Callable[[StepGroup], _Results | None] | None,
     ) -> None:
         self.state = state
         self.ready = ready
@@ -120,10 +121,11 @@ class RunLoop:
             self._submit(self.held.popleft())
         while self.ready and not state.stopped:
             group = self.ready.popleft()
-            reused = self._reuse(group)
-            if reused is not None:
-                self._complete(group, reused)
-                continue
+            if self._reuse is not None:
+                reused = self._reuse(group)
+                if reused is not None:
+                    self._complete(group, reused)
+                    continue
             alone = not (self.in_flight or self.ready or self.held or self.here or self._inline)
             if alone or (self.in_process and not self._stuck and quick_groups.is_quick(group)):
                 self.here.append(group)
@@ -173,7 +175,8 @@ class RunLoop:
         if self.in_process:
             quick_groups.record(group, results, on_worker=False)
         self._complete(group, results)
-        self._take_finished()
+        if self._pool is not None:
+            self._take_finished()
 
     def _watch(self) -> None:
         """Stand in for the loop while a group it runs is stuck (see the module doc)."""

@@ -246,7 +246,7 @@ def execute_step_in_process(
     )
     ran = False  # the step's function was called: its usage is recorded
     helper_cpu = [0.0, 0.0] if step.timeout else None
-    build = make_result or _result_factory()
+    build = make_result or (_RESULT_FACTORY[0] if _RESULT_FACTORY else _result_factory())
 
     def finish(**fields: Any) -> ExecutionResult:
         duration = time.perf_counter() - start
@@ -291,7 +291,10 @@ def execute_step_in_process(
             "context value provides",
         )
 
-    key, hit = lookup_cache(step, inputs, params, cache_store, artifact_store)
+    key: str | None = None
+    hit: dict[str, str] | None = None
+    if step.cache and cache_store is not None and artifact_store is not None:
+        key, hit = lookup_cache(step, inputs, params, cache_store, artifact_store)
     if hit is not None:
         first = hit.get(step.outputs[0]) if step.outputs else None
         return finish(success=True, cached=True, outputs=hit, artifact_uri=first, cache_key=key)
@@ -364,7 +367,8 @@ def execute_step_in_process(
             for name, item in named.items():
                 ref = artifact_store.save(item, what=f"output '{name}' of step '{step.name}'")
                 outputs[name] = ref.uri
-                refs[name] = ref.to_dict()
+                if key is not None:  # what the cache index records
+                    refs[name] = ref.to_dict()
         except (MaterializationError, ArtifactError, OSError) as exc:
             return finish(
                 success=False,

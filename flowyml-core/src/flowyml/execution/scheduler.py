@@ -65,6 +65,8 @@ class Scheduler:
         self.fail_fast = fail_fast
         self.project_name = project_name
         self.listener = listener or RunListener()
+        # The base listener ignores every event: not calling it spares two calls a step.
+        self._step_events = type(self.listener) is not RunListener
 
     def run(
         self,
@@ -185,7 +187,9 @@ class Scheduler:
             complete=lambda group, results: self._complete(
                 state, group, results, run_id, ready, context
             ),
-            reuse=lambda group: reusable_results(group, restored, state.artifacts, context),
+            reuse=(lambda group: reusable_results(group, restored, state.artifacts, context))
+            if restored
+            else None,
         )
         try:
             loop.run()
@@ -197,10 +201,11 @@ class Scheduler:
 
     def _announce(self, group: StepGroup, run_id: str, state: _RunState) -> None:
         now = time.time()
-        state.running.update((s.name, now) for s in group.steps)
         for member in group.steps:
+            state.running[member.name] = now
             self.run_store.step_started(run_id, member.name, now)
-            self.listener.step_started(member.name)
+            if self._step_events:
+                self.listener.step_started(member.name)
 
     def _dispatch(
         self, group: StepGroup, state: _RunState, run_id: str, context: Context
@@ -286,6 +291,11 @@ class Scheduler:
         runs again, once per artifact and run. A freshly computed artifact that cannot
         be loaded is a real failure and is reported as such.
         """
+        for result in results:
+            if not result.success:
+                break
+        else:
+            return False  # the common case, once per group: nothing failed
         lost = [name for r in results if not r.success for name in r.lost_inputs]
         if not lost or any(name in state.recomputed for name in lost):
             return False
@@ -319,16 +329,19 @@ class Scheduler:
         context: Context,
     ) -> None:
         failed = False
-        by_name = {s.name: s for s in group.steps}
+        alone = group.steps[0] if len(group.steps) == 1 else None
+        by_name = {} if alone else {s.name: s for s in group.steps}
         for result in results:
-            member = by_name[result.step_name]
+            if alone is not None and result.step_name == alone.name:
+                member = alone
+            else:
+                member = by_name[result.step_name]
             state.running.pop(result.step_name, None)
             state.results[result.step_name] = result
-            refs = {
-                name: {"uri": uri, "digest": "", "size": 0} for name, uri in result.outputs.items()
-            }
-            self.run_store.step_finished(run_id, result, refs, result.cache_key)
-            self.listener.step_finished(result)
+            # refs None: the run store records the result's outputs by URI.
+            self.run_store.step_finished(run_id, result, None, result.cache_key)
+            if self._step_events:
+                self.listener.step_finished(result)
             if not result.success:
                 failed = True
                 state.failed.append(result.step_name)

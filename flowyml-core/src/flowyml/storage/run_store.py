@@ -152,7 +152,8 @@ class RunStore:
         refs: dict[str, dict[str, Any]] | None = None,
         cache_key: str | None = None,
     ) -> None:
-        """Record a step's final result (refs: output name -> artifact reference dict)."""
+        """Record a step's final result (refs: output name -> artifact reference dict;
+        ``None`` records the result's outputs, by URI)."""
         row = finished_row(run_id, result, refs, cache_key)
         key = (run_id, result.step_name)
         # Before the end row is queued: a batch taken in between has neither row.

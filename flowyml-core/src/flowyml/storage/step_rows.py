@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the `runs` commands read the store without pydantic's models
     from flowyml.records.results import ExecutionResult
 
-__all__ = ["NEW_STEP", "UPSERT_STEP", "finished_row", "outputs_json"]
+__all__ = ["NEW_STEP", "UPSERT_STEP", "finished_row", "outputs_json", "uris_json"]
 
 UPSERT_STEP = (
     "INSERT OR REPLACE INTO step_runs (run_id, step, status, started_at, finished_at, duration,"
@@ -43,13 +43,37 @@ def outputs_json(refs: dict[str, dict[str, Any]] | None) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+def uris_json(outputs: dict[str, str]) -> str:
+    """:func:`outputs_json` of the references the scheduler records for a result's
+    outputs (output name -> URI), without building them."""
+    if not outputs:
+        return "{}"
+    parts = []
+    for name, uri in outputs.items():
+        text = name + uri
+        if type(uri) is not str or not (text.isascii() and text.isprintable()):
+            return outputs_json(_refs(outputs))
+        if '"' in text or "\\" in text:
+            return outputs_json(_refs(outputs))  # a character JSON escapes
+        parts.append(f'"{name}": {{"uri": "{uri}", "digest": "", "size": 0}}')
+    return "{" + ", ".join(parts) + "}"
+
+
+def _refs(outputs: dict[str, str]) -> dict[str, dict[str, Any]]:
+    return {name: {"uri": uri, "digest": "", "size": 0} for name, uri in outputs.items()}
+
+
 def finished_row(
     run_id: str,
     result: ExecutionResult,
     refs: dict[str, dict[str, Any]] | None,
     cache_key: str | None,
 ) -> tuple[Any, ...]:
-    """The parameters of :data:`UPSERT_STEP` for a step's final result."""
+    """The parameters of :data:`UPSERT_STEP` for a step's final result.
+
+    ``refs`` maps output names to artifact reference dicts; ``None`` records the result's
+    own outputs (URIs, with no digest or size yet).
+    """
     return (
         run_id,
         result.step_name,
@@ -62,7 +86,7 @@ def finished_row(
         int(result.skipped),
         result.error,
         result.traceback,
-        outputs_json(refs),
+        uris_json(result.outputs) if refs is None else outputs_json(refs),
         result.exit_code,
         cache_key,
         None if result.usage is None else result.usage.to_json(),
