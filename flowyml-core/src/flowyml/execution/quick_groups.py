@@ -74,6 +74,14 @@ class QuickGroups:
         if not ran:
             return
         key = _key(group)
+        known = self._seconds.get(key)
+        if (
+            known is not None
+            and not on_worker
+            and known[1]
+            and (known[0] < QUICK_SECONDS) == (total < QUICK_SECONDS)
+        ):
+            return  # measured alone again, on the same side: the prediction stands
         with self._lock:
             if len(self._seconds) >= _MAX_ENTRIES:
                 self._seconds.clear()

@@ -65,7 +65,10 @@ def step_key(step: Step, inputs: Mapping[str, Any], params: Mapping[str, Any]) -
 
     Also what a resumed run compares to decide whether a completed step can be reused.
     """
-    fingerprints = [value_fingerprint(inputs[name]) for name in step.inputs]
+    fingerprints = [  # an upstream step's output knows its fingerprint: no call for it
+        v.fingerprint if type(v := inputs[name]) is Artifact else value_fingerprint(v)
+        for name in step.inputs
+    ]
     return cache_key(step.fingerprint, step.cache_version, dict(params), fingerprints, step.outputs)
 
 
@@ -283,7 +286,11 @@ def execute_step_in_process(
             # skipped upstream, so this step is skipped too.
             return finish(success=True, skipped=True)
 
-    missing = [p for p in step.required_context if p not in context_params]
+    missing = (
+        [p for p in step.required_context if p not in context_params]
+        if step.required_context
+        else None
+    )
     if missing:
         return finish(
             success=False,

@@ -49,13 +49,14 @@ class Artifact:
         cls, name: str, cache_key: str | None, uri: str | None, value: Any = _MISSING
     ) -> Artifact:
         """The artifact of output ``name`` of a step result."""
+        digest = digest_from_uri(uri) if uri else ""
         if cache_key:
             fingerprint = output_fingerprint(cache_key, name)
         elif uri:
-            fingerprint = "sha256:" + digest_from_uri(uri)
+            fingerprint = "sha256:" + digest
         else:
             fingerprint = "volatile:" + str(id(value))
-        ref = ArtifactRef(uri, digest_from_uri(uri), 0) if uri else None
+        ref = ArtifactRef(uri, digest, 0) if uri else None
         return cls(name, fingerprint, value, ref)
 
     @property

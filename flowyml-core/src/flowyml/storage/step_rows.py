@@ -77,7 +77,7 @@ def finished_row(
     return (
         run_id,
         result.step_name,
-        result.status.value,
+        result.status._value_,  # the enum's value property is a Python-level descriptor
         result.started_at.timestamp() if result.started_at else None,
         result.finished_at.timestamp() if result.finished_at else time.time(),
         result.duration_seconds,
