@@ -29,3 +29,29 @@ def test_stable_hash_is_the_length_prefixed_sha256_of_its_parts(parts):
 def test_boundaries_between_parts_count():
     assert stable_hash("ab", "c") != stable_hash("a", "bc")
     assert stable_hash() == hashlib.sha256(b"").hexdigest()
+
+
+_PARTS = st.text(max_size=5)
+
+
+@given(
+    st.text(max_size=5),
+    st.dictionaries(_PARTS, st.integers(), max_size=2),
+    st.lists(_PARTS, max_size=3),
+    st.lists(_PARTS, max_size=3),
+)
+def test_a_remembered_cache_key_is_the_key_computed_afresh(version, params, outputs, inputs):
+    from flowyml.storage import cache
+
+    computed = cache.cache_key("fp", version, params, inputs, outputs)
+    assert cache.cache_key("fp", version, params, inputs, outputs) == computed
+    cache._keys.clear()
+    assert cache.cache_key("fp", version, params, inputs, outputs) == computed
+    assert cache.output_fingerprint(computed, "out") == stable_hash(computed, "out")
+
+
+def test_outputs_and_inputs_stay_apart_in_remembered_keys():
+    from flowyml.storage.cache import cache_key
+
+    assert cache_key("fp", "1", {}, [], ["a", "b"]) != cache_key("fp", "1", {}, ["b"], ["a"])
+    assert cache_key("fp", "1", {}, ["x"], ["a"]) != cache_key("fp", "1", {}, [], ["a", "x"])

@@ -54,21 +54,46 @@ def cache_key(
     must not find each other's entries, whose outputs have the other's names.
     """
     encoded = json.dumps(params, sort_keys=True, separators=(",", ":")) if params else ""
-    # Each part is length-prefixed by stable_hash; the count keeps outputs and inputs apart.
-    return stable_hash(
-        CACHE_FORMAT,
-        fingerprint,
-        version,
-        encoded,
-        str(len(outputs)),
-        *outputs,
-        *input_fingerprints,
-    )
+    parts = (fingerprint, version, encoded, tuple(outputs), *input_fingerprints)
+    key = _keys.get(parts)
+    if key is None:
+        # Each part is length-prefixed by stable_hash; the count keeps outputs and inputs
+        # apart.
+        key = stable_hash(
+            CACHE_FORMAT,
+            fingerprint,
+            version,
+            encoded,
+            str(len(outputs)),
+            *outputs,
+            *input_fingerprints,
+        )
+        _remember(_keys, parts, key)
+    return key
 
 
 def output_fingerprint(producer_key: str, output: str) -> str:
     """The input-addressed fingerprint of a cached step's output."""
-    return stable_hash(producer_key, output)
+    parts = (producer_key, output)
+    fingerprint = _keys.get(parts)
+    if fingerprint is None:
+        fingerprint = stable_hash(producer_key, output)
+        _remember(_keys, parts, fingerprint)
+    return fingerprint
+
+
+# The keys computed lately in this process, by what they were computed from: a rerun of
+# a pipeline computes the same keys again, each of which costs a SHA-256 over its parts.
+# Both functions are pure, so a remembered key is the key. The two kinds of entries never
+# collide: a cache key's parts hold a tuple, an output fingerprint's do not.
+_keys: dict[tuple[Any, ...], str] = {}
+_MAX_KEYS = 20_000  # forgotten all at once past this
+
+
+def _remember(memo: dict[tuple[Any, ...], str], parts: tuple[Any, ...], key: str) -> None:
+    if len(memo) >= _MAX_KEYS:
+        memo.clear()
+    memo[parts] = key
 
 
 class CacheStore:
