@@ -39,7 +39,7 @@ def stable_hash(*parts: str | bytes) -> str:
     """SHA-256 hex digest of the parts, each length-prefixed so boundaries count."""
     # Joined and hashed in one call, not two updates a part: cache keys hash several
     # parts once per step. The bytes hashed are the same.
-    chunks = []
+    chunks: list[bytes] = []
     for part in parts:
         data = part.encode() if isinstance(part, str) else part
         chunks += (len(data).to_bytes(8, "little"), data)
