@@ -111,8 +111,13 @@ class RunLoop:
                     self._take(future)
         finally:
             self._done.set()
+            if self._watcher is not None:
+                # It refers to this loop, and so to the run's results: gone with the run.
+                self._watcher.join(timeout=1.0)
             if self._pool is not None:
-                self._pool.shutdown()
+                # With nothing in flight, every worker is about to be idle: waiting for it
+                # means none still refers to a result when the run returns.
+                self._pool.shutdown(settle=0.0 if self.in_flight else 1.0)
 
     def _hand_out(self) -> None:
         """Give free workers their groups, and sort the ready ones."""

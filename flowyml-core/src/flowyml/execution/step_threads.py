@@ -35,6 +35,7 @@ class StepThreads:
         self._name = name
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
+        self._became_idle = threading.Condition(self._lock)
         self._threads = 0
         self._idle = 0
         # Every finished job's future, in the order they finished (see next_finished).
@@ -88,12 +89,24 @@ class StepThreads:
                     future.set_result(fn(*args))
                 except BaseException as exc:  # delivered to whoever waits on the future
                     future.set_exception(exc)
+            # An idle worker holds nothing of its last job (its result holds the step's
+            # output values), so a finished run's values are freed with the run.
+            del job, future, fn, args
             with self._lock:
                 self._idle += 1
+                self._became_idle.notify_all()
 
-    def shutdown(self) -> None:
-        """Let idle workers end; a worker still running a step ends when it returns."""
+    def shutdown(self, settle: float = 0.0) -> None:
+        """Let idle workers end; a worker still running a step ends when it returns.
+
+        Args:
+            settle: wait up to this long for every worker to be idle first: when no job
+                is left to run, a worker that delivered its last result is then known to
+                hold nothing of it.
+        """
         with self._lock:
+            if settle > 0:
+                self._became_idle.wait_for(lambda: self._idle >= self._threads, settle)
             count = self._threads
         for _ in range(count):
             self._jobs.put(None)
