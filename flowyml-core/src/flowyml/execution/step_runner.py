@@ -41,6 +41,7 @@ __all__ = [
     "main",
     "manifest_entry",
     "manifest_key",
+    "parse_args",
     "read_manifest",
     "run_task",
     "step_runner_args",
@@ -265,36 +266,63 @@ def run_task(
     return 1 if failed else 0
 
 
-def main(argv: list[str]) -> int:
-    """``flowyml step-runner ARGS``: run one group's task; returns the exit code.
+_OPTIONS = ("--run-id", "--group", "--artifact-store", "--pipeline", "--steps")
+_REQUIRED = _OPTIONS[:3]
+_USAGE = (
+    "usage: flowyml step-runner --run-id ID --group NAME --artifact-store URI"
+    " [--pipeline REF] [--steps A,B]"
+)
 
-    The same options as the click command of that name (``flowyml step-runner --help``),
-    parsed with argparse so that starting a step costs no click import.
+
+def parse_args(argv: list[str]) -> dict[str, str] | str:
+    """The options of ``flowyml step-runner`` (``--name value`` or ``--name=value``), by
+    name; or the error to report.
+
+    The same options as the click command of that name (``flowyml step-runner --help``).
+    Our launchers write them, so this reads them plainly: argparse would cost every
+    container, subprocess and job a few milliseconds at start (gettext's look-up of
+    translations, shutil for the terminal's width).
     """
-    import argparse
+    options: dict[str, str] = {}
+    rest = list(argv)
+    while rest:
+        name, equals, value = rest.pop(0).partition("=")
+        if name not in _OPTIONS:
+            return f"unrecognized argument: {name}"
+        if not equals:
+            if not rest or rest[0] in _OPTIONS:
+                return f"argument {name}: expected one argument"
+            value = rest.pop(0)
+        options[name] = value
+    missing = [name for name in _REQUIRED if name not in options]
+    if missing:
+        return f"the following arguments are required: {', '.join(missing)}"
+    return options
 
+
+def main(argv: list[str]) -> int:
+    """``flowyml step-runner ARGS``: run one group's task; returns the exit code (2 for
+    arguments it cannot use, as a command line tool does)."""
     from flowyml.errors import FlowyMLError, RunInterrupted
     from flowyml.plugins.manager import get_plugin_manager
 
-    parser = argparse.ArgumentParser(prog="flowyml step-runner")
-    parser.add_argument("--run-id", required=True)
-    parser.add_argument("--group", required=True)
-    parser.add_argument("--artifact-store", required=True)
-    parser.add_argument("--pipeline")
-    parser.add_argument("--steps")
-    args = parser.parse_args(argv)
+    options = parse_args(argv)
+    if isinstance(options, str):
+        print(f"{_USAGE}\nflowyml step-runner: error: {options}", file=sys.stderr)
+        return 2
     if os.getpid() == 1 and hasattr(os, "fork"):
         child = os.fork()
         if child:
             return _wait_as_init(child)
     try:
-        store = get_plugin_manager().artifact_store_for(args.artifact_store)
+        store = get_plugin_manager().artifact_store_for(options["--artifact-store"])
+        steps = options.get("--steps")
         return run_task(
             store,
-            args.run_id,
-            args.group,
-            pipeline_ref=args.pipeline,
-            steps=args.steps.split(",") if args.steps else None,
+            options["--run-id"],
+            options["--group"],
+            pipeline_ref=options.get("--pipeline"),
+            steps=steps.split(",") if steps else None,
         )
     except FlowyMLError as exc:
         print(f"error: {exc}", file=sys.stderr)
