@@ -80,8 +80,18 @@ _MODULE = textwrap.dedent(
 
 # What a step runner in an image of flowyml-core alone must not import: each costs its
 # start-up milliseconds, once per step group (pickle, logging and tempfile come when a value
-# needs pickling, something is reported, or a large object is written).
-_NOT_IN_A_RUNNER = ("pydantic", "email", "importlib.metadata", "pickle", "logging", "tempfile")
+# needs pickling, something is reported, or a large object is written; OpenSSL's hashing,
+# _hashlib, when a large object is written).
+_NOT_IN_A_RUNNER = (
+    "pydantic",
+    "email",
+    "importlib.metadata",
+    "pickle",
+    "logging",
+    "tempfile",
+    "argparse",
+    "_hashlib",
+)
 
 _RUNNER = textwrap.dedent(
     f"""

@@ -10,17 +10,15 @@ step does not.
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
 import linecache
 import sys
-import textwrap
 import tokenize
 import types
 import weakref
 from typing import Any
 
-__all__ = ["code_fingerprint", "stable_hash"]
+__all__ = ["code_fingerprint", "small_sha256", "stable_hash"]
 
 
 @functools.cache
@@ -35,6 +33,22 @@ def _library_prefixes() -> tuple[str, ...]:
 _CONSTANT_TYPES = (int, float, str, bytes, bool, type(None), complex)
 
 
+def _small_sha256() -> Any:
+    """SHA-256 for small inputs: CPython's own, when it has it, which spares every step
+    runner's start the few milliseconds of loading OpenSSL. Large inputs should use
+    ``hashlib`` (OpenSSL's is several times faster on them)."""
+    try:
+        import _sha256
+    except ImportError:  # another interpreter or build (3.12 names it _sha2)
+        import hashlib
+
+        return hashlib.sha256
+    return _sha256.sha256
+
+
+small_sha256 = _small_sha256()
+
+
 def stable_hash(*parts: str | bytes) -> str:
     """SHA-256 hex digest of the parts, each length-prefixed so boundaries count."""
     # Joined and hashed in one call, not two updates a part: cache keys hash several
@@ -43,7 +57,7 @@ def stable_hash(*parts: str | bytes) -> str:
     for part in parts:
         data = part.encode() if isinstance(part, str) else part
         chunks += (len(data).to_bytes(8, "little"), data)
-    return hashlib.sha256(b"".join(chunks)).hexdigest()
+    return small_sha256(b"".join(chunks)).hexdigest()  # type: ignore[no-any-return]
 
 
 def _is_user_code(func: types.FunctionType) -> bool:
@@ -64,6 +78,8 @@ def _source_of_code(code: types.CodeType) -> str:
     if lines and 0 < code.co_firstlineno <= len(lines):
         try:
             block = inspect.getblock(lines[code.co_firstlineno - 1 :])
+            import textwrap  # only when a fingerprint is computed (caching on)
+
             return textwrap.dedent("".join(block))
         except (IndexError, SyntaxError, tokenize.TokenError):
             pass  # unparsable source: the bytecode below identifies the function instead

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 import re
 from collections.abc import Callable, Sequence
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, overload
 
 from flowyml.definition.fingerprint import code_fingerprint
@@ -19,9 +18,9 @@ if TYPE_CHECKING:
 __all__ = ["Step", "step"]
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-_DEFAULT_RESOURCES: list[ResourceConfig] = []
 
 
+@cache
 def default_resources() -> ResourceConfig:
     """``ResourceConfig()``, made on first use and shared (it is frozen).
 
@@ -29,11 +28,9 @@ def default_resources() -> ResourceConfig:
     neither imports pydantic nor builds the model's schema when it is defined, which is
     most of what a step runner's start-up in a fresh container used to cost.
     """
-    if not _DEFAULT_RESOURCES:
-        from flowyml.records.resources import ResourceConfig
+    from flowyml.records.resources import ResourceConfig
 
-        _DEFAULT_RESOURCES.append(ResourceConfig())
-    return _DEFAULT_RESOURCES[0]
+    return ResourceConfig()
 
 
 def _as_name_list(value: str | Sequence[str] | None, what: str, step_name: str) -> list[str]:
@@ -208,6 +205,8 @@ class Step:
     def with_resources(self, resources: ResourceConfig) -> Step:
         """A copy of this step asking for ``resources``, imported elsewhere as this step is
         (the configuration's per-step resources run through such copies)."""
+        import copy  # at run time, for configured resources only
+
         clone = copy.copy(self)
         clone.resources = resources
         clone._copied_from = self._copied_from or self

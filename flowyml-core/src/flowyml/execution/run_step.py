@@ -8,10 +8,10 @@ runner in a remote environment calls this same code.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
-import traceback as tb
 from collections.abc import Callable, Mapping
 from contextvars import copy_context
 from datetime import UTC, datetime
@@ -133,21 +133,24 @@ def split_outputs(step: Step, value: Any) -> dict[str, Any]:
     )
 
 
+def _format_exc() -> str:
+    # traceback is imported by the first failure: most step runners never need it.
+    import traceback
+
+    return traceback.format_exc()
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-_RESULT_FACTORY: list[Callable[..., Any]] = []
-
-
+@functools.cache
 def _result_factory() -> Callable[..., Any]:
     """``built_result``, imported on first use: a step runner passes its own factory and
     so never imports pydantic (see :func:`execute_step_in_process`)."""
-    if not _RESULT_FACTORY:
-        from flowyml.records.results import built_result
+    from flowyml.records.results import built_result
 
-        _RESULT_FACTORY.append(built_result)
-    return _RESULT_FACTORY[0]
+    return built_result
 
 
 def _call(step: Step, kwargs: dict[str, Any], log: StepLog) -> Any:
@@ -249,7 +252,7 @@ def execute_step_in_process(
     )
     ran = False  # the step's function was called: its usage is recorded
     helper_cpu = [0.0, 0.0] if step.timeout else None
-    build = make_result or (_RESULT_FACTORY[0] if _RESULT_FACTORY else _result_factory())
+    build = make_result or _result_factory()
 
     def finish(**fields: Any) -> ExecutionResult:
         duration = time.perf_counter() - start
@@ -275,7 +278,7 @@ def execute_step_in_process(
             return finish(
                 success=False,
                 error=f"condition of step '{step.name}' raised {type(exc).__name__}: {exc}",
-                traceback=tb.format_exc(),
+                traceback=_format_exc(),
             )
         if not allowed:
             return finish(success=True, skipped=True)
@@ -286,11 +289,8 @@ def execute_step_in_process(
             # skipped upstream, so this step is skipped too.
             return finish(success=True, skipped=True)
 
-    missing = (
-        [p for p in step.required_context if p not in context_params]
-        if step.required_context
-        else None
-    )
+    required = step.required_context
+    missing = [p for p in required if p not in context_params] if required else None
     if missing:
         return finish(
             success=False,
@@ -318,7 +318,7 @@ def execute_step_in_process(
             return finish(
                 success=False,
                 error=f"step '{step.name}': cannot load its input '{artifact}': {exc}",
-                traceback=tb.format_exc(),
+                traceback=_format_exc(),
                 # A stored artifact that is gone or unreadable: the orchestrator may
                 # recompute it (when it came from the cache) and run this step again.
                 lost_inputs=[artifact] if isinstance(exc, ArtifactError) else [],
@@ -350,7 +350,7 @@ def execute_step_in_process(
             return finish(
                 success=False,
                 error=_exit_error(step, exc),
-                traceback=tb.format_exc(),
+                traceback=_format_exc(),
                 retries=attempt,
                 logs=log.getvalue(),
             )
@@ -362,7 +362,7 @@ def execute_step_in_process(
             return finish(
                 success=False,
                 error=f"{type(exc).__name__}: {exc}",
-                traceback=tb.format_exc(),
+                traceback=_format_exc(),
                 retries=attempt,
                 logs=log.getvalue(),
             )
@@ -380,7 +380,7 @@ def execute_step_in_process(
             return finish(
                 success=False,
                 error=f"{type(exc).__name__}: {exc}",
-                traceback=tb.format_exc(),
+                traceback=_format_exc(),
                 retries=attempt,
                 logs=log.getvalue(),
                 cache_key=None,

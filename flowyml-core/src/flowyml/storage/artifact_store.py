@@ -12,7 +12,6 @@ The core ships the ``file://`` store; plugins add schemes (``gs://`` ...) throug
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import itertools
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlparse
 
+from flowyml.definition.fingerprint import small_sha256
 from flowyml.errors import ArtifactError, ArtifactLoadError, MaterializationError
 from flowyml.records.artifact_ref import ArtifactRef
 from flowyml.storage.database import Database
@@ -242,7 +242,7 @@ class LocalArtifactStore(ArtifactStore):
         second = next(iterator, None)
         if second is None and len(first) <= SMALL_OBJECT_LIMIT:
             data = bytes(first)
-            hexdigest = hashlib.sha256(data).hexdigest()
+            hexdigest = small_sha256(data).hexdigest()
             name = hexdigest + extension
             # Queued again once committed (INSERT OR IGNORE costs nothing then): `flowyml gc`
             # in another process may have removed the row since this process wrote it.
@@ -265,6 +265,8 @@ class LocalArtifactStore(ArtifactStore):
     def _write_file(self, chunks: Iterable[bytes | memoryview], extension: str) -> ArtifactRef:
         tmp_dir = self.path / "tmp"
         self._ensure_dir(tmp_dir)
+        import hashlib  # OpenSSL's SHA-256: the fastest on large objects
+
         digest = hashlib.sha256()
         size = 0
         fd, tmp_name = _new_temp_file(tmp_dir)
