@@ -91,6 +91,7 @@ _NOT_IN_A_RUNNER = (
     "tempfile",
     "argparse",
     "_hashlib",
+    "pluggy",
 )
 
 _RUNNER = textwrap.dedent(

@@ -10,19 +10,20 @@ the distribution and entry point; every other backend keeps working.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import pluggy
-
 from flowyml.errors import PluginError
-from flowyml.plugins import hookspecs
 from flowyml.plugins.entry_point_scan import group_may_be_declared
+from flowyml.plugins.plugin_records import BackendInfo, HookImplementation
+from flowyml.plugins.plugin_records import PluginSource as _PluginSource
 from flowyml.records.artifact_ref import install_store_resolver
 from flowyml.storage.artifact_store import ArtifactStore, LocalArtifactStore
 from flowyml.storage.materializers import Materializer, builtin_materializers
+
+if TYPE_CHECKING:
+    import pluggy
 
 __all__ = [
     "BackendInfo",
@@ -36,76 +37,10 @@ ENTRY_POINT_GROUP = "flowyml"
 
 
 @dataclass
-class BackendInfo:
-    """A registered backend and where it came from.
-
-    Attributes:
-        name: the backend name users select.
-        cls: the backend class.
-        kind: ``"executor"`` or ``"orchestrator"`` (a ``RemoteOrchestrator``).
-        plugin: the entry-point name (or registration name) of the plugin.
-        distribution: the distribution that provides it.
-        version: that distribution's version.
-    """
-
-    name: str
-    cls: type[Any]
-    kind: str
-    plugin: str
-    distribution: str
-    version: str
-
-    @property
-    def config_fields(self) -> dict[str, str]:
-        """Setting name -> type annotation, from the backend's config model."""
-        model = getattr(self.cls, "config_model", None)
-        if model is None:
-            return {}
-        fields = model.model_fields
-        return {key: _type_name(info.annotation) for key, info in fields.items()}
-
-
-def _type_name(annotation: Any) -> str:
-    name = getattr(annotation, "__name__", None)
-    return name if name and not getattr(annotation, "__args__", None) else repr(annotation)
-
-
-@dataclass
-class _PluginSource:
-    name: str
-    distribution: str
-    version: str
-
-
-@dataclass(frozen=True)
-class HookImplementation:
-    """One plugin's implementation of one hook, to be called on its own.
-
-    Attributes:
-        plugin: the entry-point name (or registration name) of the plugin.
-        distribution: the distribution that provides it.
-        function: the implementation.
-        argnames: the hook parameters it takes, in its own order.
-    """
-
-    plugin: str
-    distribution: str
-    function: Callable[..., Any]
-    argnames: tuple[str, ...]
-
-    def call(self, kwargs: Mapping[str, Any]) -> Any:
-        """Call it with the hook's arguments, passing only those it names (as pluggy does)."""
-        return self.function(*[kwargs[name] for name in self.argnames])
-
-    def __str__(self) -> str:
-        return f"plugin '{self.plugin}' from distribution '{self.distribution}'"
-
-
-@dataclass
 class PluginManager:
     """Loads plugins and answers which backends, stores and materializers exist."""
 
-    _pm: pluggy.PluginManager = field(init=False)
+    _pm: pluggy.PluginManager | None = None  # with the first plugin: none, no pluggy import
     errors: list[PluginError] = field(default_factory=list)
     _sources: dict[str, _PluginSource] = field(default_factory=dict)
     _backends: dict[str, BackendInfo] | None = None
@@ -116,9 +51,11 @@ class PluginManager:
     _materializers: list[Materializer] | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
-    def __post_init__(self) -> None:
-        self._pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
-        self._pm.add_hookspecs(hookspecs)
+    def _hookimpls(self, hook_name: str) -> list[Any]:
+        """A hook's implementations, last registered first (pluggy's calling order)."""
+        if self._pm is None:
+            return []  # no plugin registered (a step runner in an image of the core alone)
+        return list(reversed(getattr(self._pm.hook, hook_name).get_hookimpls()))
 
     # -- loading -----------------------------------------------------------------------
     def load_entry_points(self) -> None:
@@ -155,6 +92,13 @@ class PluginManager:
             self._register(plugin, name, distribution, version)
 
     def _register(self, plugin: Any, name: str, distribution: str, version: str) -> None:
+        import pluggy
+
+        from flowyml.plugins import hookspecs
+
+        if self._pm is None:
+            self._pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+            self._pm.add_hookspecs(hookspecs)
         if self._pm.get_plugin(name) is not None:
             self.errors.append(
                 PluginError(
@@ -180,8 +124,7 @@ class PluginManager:
         """Call one hook plugin by plugin, so a failing plugin is named and skipped."""
         self.load_entry_points()
         results: list[tuple[_PluginSource, list[Any]]] = []
-        hook = getattr(self._pm.hook, hook_name)
-        for impl in reversed(hook.get_hookimpls()):
+        for impl in self._hookimpls(hook_name):
             source = self._sources[impl.plugin_name]
             try:
                 value = impl.function()
@@ -203,7 +146,7 @@ class PluginManager:
         """
         self.load_entry_points()
         found: list[HookImplementation] = []
-        for impl in reversed(getattr(self._pm.hook, hook_name).get_hookimpls()):
+        for impl in self._hookimpls(hook_name):
             if impl.hookwrapper or impl.wrapper:
                 continue
             source = self._sources[impl.plugin_name]
@@ -220,7 +163,7 @@ class PluginManager:
         import warnings
 
         self.load_entry_points()
-        for impl in reversed(self._pm.hook.flowyml_run_crashed.get_hookimpls()):
+        for impl in self._hookimpls("flowyml_run_crashed"):
             try:
                 impl.function(run_id=run_id, backend=backend)
             except Exception as exc:  # clean-up of one backend must not stop the others
