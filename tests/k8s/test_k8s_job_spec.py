@@ -111,6 +111,23 @@ def test_an_evicted_pod_is_named() -> None:
     assert state.status is ExecutionStatus.FAILED and "evicted" in (state.reason or "")
 
 
+def test_a_job_failing_because_it_is_being_deleted_is_told_as_deleted() -> None:
+    def job(failed_at: str) -> dict[str, object]:
+        failed = {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}
+        return {
+            "metadata": {"deletionTimestamp": "2026-12-02T06:00:05Z"},
+            "status": {"conditions": [{**failed, "lastTransitionTime": failed_at}]},
+        }
+
+    # Its pod was killed by the deletion: still deleting, and lost once gone.
+    state = job_state(job("2026-12-02T06:00:06Z"), [pod("Failed")])
+    assert (state.status, state.facts["phase"]) == (ExecutionStatus.RUNNING, "Deleting")
+    assert job_state(None, []).status is ExecutionStatus.CANCELLED
+    # It had failed before someone deleted it: the failure is what happened.
+    state = job_state(job("2026-12-02T06:00:01Z"), [pod("Failed")])
+    assert state.status is ExecutionStatus.FAILED
+
+
 def test_image_pull_failures_fail_at_once() -> None:
     waiting = {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off"}}
     state = job_state(

@@ -123,6 +123,11 @@ def job_state(job: Obj | None, pods: list[Obj], memory: str | None = None) -> Jo
     if _condition(job, "Complete") or _condition(job, "SuccessCriteriaMet"):
         return JobState(ExecutionStatus.SUCCESS, {**facts, "phase": "Complete"}, 0, pod=pod_name)
     failed = _condition(job, "Failed") or _condition(job, "FailureTarget")
+    deleting = (job.get("metadata") or {}).get("deletionTimestamp")
+    if failed and deleting and str(failed.get("lastTransitionTime") or "") >= deleting:
+        # It failed because it is being deleted (its pod was killed with it): the deletion
+        # is what happened, and it is told once the Job is gone.
+        failed = None
     if failed:
         facts["phase"] = f"Failed ({failed.get('reason')})"
         facts["job_message"] = failed.get("message")
@@ -134,7 +139,7 @@ def job_state(job: Obj | None, pods: list[Obj], memory: str | None = None) -> Jo
         return JobState(
             ExecutionStatus.FAILED, facts, code, reason, pod=pod_name, oom_killed=_oom_killed(pod)
         )
-    if job.get("metadata", {}).get("deletionTimestamp"):
+    if deleting:
         return JobState(ExecutionStatus.RUNNING, {**facts, "phase": "Deleting"}, pod=pod_name)
     if pod is None:
         pending = {**facts, "phase": "Pending"}
