@@ -251,11 +251,27 @@ def test_an_evicted_pod_fails_its_job(batch_api, core_api, k8s_namespace, fake_k
         lambda: [p for p in job_pods(core_api, k8s_namespace, "ev") if p.status.phase == "Running"],
         what="pod running",
     )[0]
-    fake_k8s.evict(k8s_namespace, pod.metadata.name)
+    from kubernetes import watch
+
+    name, running = pod.metadata.name, pod.metadata.resource_version
+    fake_k8s.evict(k8s_namespace, name)
     job = wait_for_job(batch_api, k8s_namespace, "ev")
     assert conditions(job)["Failed"].reason == "BackoffLimitExceeded"
     [pod] = job_pods(core_api, k8s_namespace, "ev")
     assert (pod.status.phase, pod.status.reason) == ("Failed", "Evicted")
+    # Every state the pod passed through since it ran, from the watch's history: a client
+    # polling at any moment never saw the evicted pod as a plain failure.
+    phases = []
+    for event in watch.Watch().stream(
+        core_api.list_namespaced_pod,
+        k8s_namespace,
+        field_selector=f"metadata.name={name}",
+        resource_version=running,
+        timeout_seconds=2,
+    ):
+        status = event["object"].status
+        phases.append((status.phase, status.reason))
+    assert ("Failed", None) not in phases and phases[-1] == ("Failed", "Evicted"), phases
 
 
 def test_the_request_log_counts_calls(batch_api, k8s_namespace, fake_k8s):

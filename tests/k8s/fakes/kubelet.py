@@ -185,12 +185,18 @@ class Kubelet:
             exit_code, oom, started, finished = self.docker.outcome(container)
             pump.join(timeout=10)
             reason = "Completed" if exit_code == 0 else ("OOMKilled" if oom else "Error")
-            self._update(
-                runner,
-                lambda p: pod_status.set_terminated(
+            eviction = runner.eviction
+
+            def ended(p: dict[str, Any]) -> None:
+                pod_status.set_terminated(
                     p, exit_code, reason, _seconds(started), _seconds(finished)
-                ),
-            )
+                )
+                if eviction is not None:
+                    # The kubelet reports an evicted pod's end and its eviction in one
+                    # status: never a plain Failed pod that is named as evicted later.
+                    pod_status.set_evicted(p, eviction)
+
+            self._update(runner, ended)
         finally:
             runner.logs.close()
             if container is not None:
