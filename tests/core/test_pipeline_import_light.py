@@ -81,7 +81,8 @@ _MODULE = textwrap.dedent(
 # What a step runner in an image of flowyml-core alone must not import: each costs its
 # start-up milliseconds, once per step group (pickle, logging and tempfile come when a value
 # needs pickling, something is reported, or a large object is written; OpenSSL's hashing,
-# _hashlib, when a large object is written).
+# _hashlib, when a large object is written; pathlib and urllib.parse, with ipaddress, only
+# for a store path or URI with characters to quote).
 _NOT_IN_A_RUNNER = (
     "pydantic",
     "email",
@@ -92,6 +93,9 @@ _NOT_IN_A_RUNNER = (
     "argparse",
     "_hashlib",
     "pluggy",
+    "pathlib",
+    "urllib.parse",
+    "ipaddress",
 )
 
 _RUNNER = textwrap.dedent(

@@ -28,7 +28,6 @@ import resource
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from flowyml.records.usage import ResourceUsage
@@ -213,7 +212,7 @@ def _peak_rss() -> int | None:
 class _ContainerCgroup:
     """The memory cgroup of the container this step runner is the main process of."""
 
-    def __init__(self, peak: Path, limit: Path) -> None:
+    def __init__(self, peak: str, limit: str) -> None:
         self._peak = peak
         self._limit = limit
 
@@ -228,12 +227,12 @@ class _ContainerCgroup:
         """
         if os.getpid() != 1 and os.getppid() != 1:
             return None
-        v2 = Path("/sys/fs/cgroup")
-        if (v2 / "memory.peak").exists() and _mounted_is_own(str(v2), ""):
-            return cls(v2 / "memory.peak", v2 / "memory.max")
-        v1 = v2 / "memory"
-        if (v1 / "memory.max_usage_in_bytes").exists() and _mounted_is_own(str(v1), "memory"):
-            return cls(v1 / "memory.max_usage_in_bytes", v1 / "memory.limit_in_bytes")
+        v2 = "/sys/fs/cgroup"
+        if os.path.exists(f"{v2}/memory.peak") and _mounted_is_own(v2, ""):
+            return cls(f"{v2}/memory.peak", f"{v2}/memory.max")
+        v1 = f"{v2}/memory"
+        if os.path.exists(f"{v1}/memory.max_usage_in_bytes") and _mounted_is_own(v1, "memory"):
+            return cls(f"{v1}/memory.max_usage_in_bytes", f"{v1}/memory.limit_in_bytes")
         return None
 
     def peak(self) -> int | None:
@@ -246,9 +245,14 @@ class _ContainerCgroup:
         return None if value is None or value >= _NO_LIMIT else value
 
 
-def _read_bytes(path: Path) -> int | None:
+def _read_text(path: str) -> str:
+    with open(path) as file:
+        return file.read()
+
+
+def _read_bytes(path: str) -> int | None:
     try:
-        return int(path.read_text().split()[0])
+        return int(_read_text(path).split()[0])
     except (OSError, ValueError, IndexError):  # "max" (no limit) or gone
         return None
 
@@ -258,11 +262,11 @@ def _mounted_is_own(mount_point: str, controller: str) -> bool:
     ``controller`` (``""``: the cgroup v2 hierarchy)."""
     own = None
     try:
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
+        for line in _read_text("/proc/self/cgroup").splitlines():
             _, controllers, path = line.split(":", 2)
             if controller in controllers.split(","):
                 own = path
-        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        for line in _read_text("/proc/self/mountinfo").splitlines():
             fields = line.split()
             if fields[4] == mount_point:
                 return own is not None and fields[3] == own

@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from flowyml.errors import PluginError
 from flowyml.plugins.entry_point_scan import group_may_be_declared
@@ -20,6 +19,7 @@ from flowyml.plugins.plugin_records import BackendInfo, HookImplementation
 from flowyml.plugins.plugin_records import PluginSource as _PluginSource
 from flowyml.records.artifact_ref import install_store_resolver
 from flowyml.storage.artifact_store import ArtifactStore, LocalArtifactStore
+from flowyml.storage.file_uris import uri_scheme
 from flowyml.storage.materializers import Materializer, builtin_materializers
 
 if TYPE_CHECKING:
@@ -290,7 +290,7 @@ class PluginManager:
         Raises:
             PluginError: no installed plugin serves the URI's scheme.
         """
-        scheme = urlparse(uri).scheme or "file"
+        scheme = uri_scheme(uri) or "file"
         classes = self.artifact_store_classes()
         cls = classes.get(scheme)
         if cls is None:

@@ -18,23 +18,23 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
-from urllib.parse import unquote, urlparse
 
 from flowyml.definition.fingerprint import small_sha256
 from flowyml.errors import ArtifactError, ArtifactLoadError, MaterializationError
 from flowyml.records.artifact_ref import ArtifactRef
 from flowyml.storage.database import Database
+from flowyml.storage.file_uris import file_uri, path_of_file_uri, plain_path, uri_extension
 from flowyml.storage.materializers import Materializer
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+    from pathlib import Path
 
 __all__ = ["ArtifactStore", "LocalArtifactStore"]
 
 
-def _new_temp_file(folder: Path) -> tuple[int, str]:
+def _new_temp_file(folder: str) -> tuple[int, str]:
     """A new file of this process's alone in ``folder``, open for writing, as
     ``tempfile.mkstemp(dir=folder, suffix=".part")`` makes it (mode 0600, never an existing
     file), without importing tempfile and shutil: a step runner writes through here and
@@ -140,7 +140,7 @@ class ArtifactStore(ABC):
             ArtifactLoadError: its bytes cannot be turned back into a value; the message
                 names the artifact, and the step that wrote it when that was recorded.
         """
-        extension = os.path.splitext(urlparse(uri).path)[1]
+        extension = uri_extension(uri)
         materializer = self._by_extension.get(extension)
         if materializer is None:
             raise ArtifactError(f"no materializer reads '{extension}' artifacts ({uri})")
@@ -168,11 +168,11 @@ def pickle_errors() -> tuple[type[BaseException], ...]:
     return (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError)
 
 
-def _path_from_uri(uri: str) -> Path:
-    parsed = urlparse(uri)
-    if parsed.scheme not in ("", "file"):
+def _path_from_uri(uri: str) -> str:
+    scheme, path = path_of_file_uri(uri)
+    if scheme not in ("", "file"):
         raise ArtifactError(f"{uri} is not a file:// URI")
-    return Path(unquote(parsed.path))
+    return path
 
 
 _PACK_SCHEMA = """
@@ -196,9 +196,11 @@ class LocalArtifactStore(ArtifactStore):
     scheme = "file"
 
     def __init__(self, root: str | Path, materializers: Sequence[Materializer] | None = None):
-        path = _path_from_uri(root) if isinstance(root, str) and "://" in root else Path(root)
-        self.path = path.resolve()
-        super().__init__(self.path.as_uri(), materializers)
+        # Paths as strings, not pathlib: a step runner builds this store at every start.
+        path = _path_from_uri(root) if isinstance(root, str) and "://" in root else root
+        self._dir = os.path.realpath(path)
+        self._pack_file = os.path.join(self._dir, "objects.db")
+        super().__init__(file_uri(self._dir), materializers)
         self._made_dirs: set[str] = set()
         self._pending: dict[str, bytes] = {}
         self._known: set[str] = set()
@@ -206,18 +208,33 @@ class LocalArtifactStore(ArtifactStore):
         self._pack: Database | None = None
         self._objects_uri = self.root + "/objects"
 
+    @property
+    def path(self) -> Path:
+        """The store's folder (absolute, symbolic links resolved)."""
+        from pathlib import Path
+
+        return Path(self._dir)
+
     @classmethod
     def root_of(cls, uri: str) -> str:
-        path = _path_from_uri(uri) if "://" in uri else Path(uri)
-        if len(path.parents) >= 3 and path.parents[1].name == "objects":
-            return path.parents[2].as_uri()
-        return path.as_uri()
+        path = _path_from_uri(uri) if "://" in uri else uri
+        if plain_path(path) and ".." not in path.split("/"):
+            # What pathlib answers below, for the paths our stores write.
+            grandparent = os.path.dirname(os.path.dirname(path))
+            if os.path.basename(grandparent) == "objects":
+                return file_uri(os.path.dirname(grandparent))
+            return file_uri(path)
+        from pathlib import Path
 
-    def _ensure_dir(self, directory: Path) -> None:
-        key = str(directory)
-        if key not in self._made_dirs:
-            directory.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(key)
+        whole = Path(path)
+        if len(whole.parents) >= 3 and whole.parents[1].name == "objects":
+            return whole.parents[2].as_uri()
+        return whole.as_uri()
+
+    def _ensure_dir(self, directory: str) -> None:
+        if directory not in self._made_dirs:
+            os.makedirs(directory, exist_ok=True)
+            self._made_dirs.add(directory)
 
     @property
     def pack(self) -> Database:
@@ -225,16 +242,16 @@ class LocalArtifactStore(ArtifactStore):
         if self._pack is None:
             with self._pack_lock:
                 if self._pack is None:
-                    self._ensure_dir(self.path)
-                    self._pack = Database(self.path / "objects.db", _PACK_SCHEMA)
+                    self._ensure_dir(self._dir)
+                    self._pack = Database(self._pack_file, _PACK_SCHEMA)
         return self._pack
 
     def _object_uri(self, name: str) -> str:
         # String building, not pathlib: this runs once per step output.
         return f"{self._objects_uri}/{name[:2]}/{name}"
 
-    def _object_path(self, hexdigest: str, extension: str) -> Path:
-        return self.path / "objects" / hexdigest[:2] / f"{hexdigest}{extension}"
+    def _object_path(self, hexdigest: str, extension: str) -> str:
+        return os.path.join(self._dir, "objects", hexdigest[:2], f"{hexdigest}{extension}")
 
     def write_object(self, chunks: Iterable[bytes | memoryview], extension: str) -> ArtifactRef:
         iterator = iter(chunks)
@@ -263,7 +280,7 @@ class LocalArtifactStore(ArtifactStore):
         self._pending.clear()
 
     def _write_file(self, chunks: Iterable[bytes | memoryview], extension: str) -> ArtifactRef:
-        tmp_dir = self.path / "tmp"
+        tmp_dir = os.path.join(self._dir, "tmp")
         self._ensure_dir(tmp_dir)
         import hashlib  # OpenSSL's SHA-256: the fastest on large objects
 
@@ -291,7 +308,7 @@ class LocalArtifactStore(ArtifactStore):
                 future.result()
             hexdigest = digest.hexdigest()
             target = self._object_path(hexdigest, extension)
-            self._ensure_dir(target.parent)
+            self._ensure_dir(os.path.dirname(target))
             os.replace(tmp_name, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):  # already renamed: nothing to undo
@@ -299,13 +316,13 @@ class LocalArtifactStore(ArtifactStore):
             raise
         finally:
             hasher.shutdown(wait=True)
-        return ArtifactRef(target.as_uri(), hexdigest, size, self)
+        return ArtifactRef(file_uri(target), hexdigest, size, self)
 
     def _packed(self, name: str) -> bytes | None:
         data = self._pending.get(name)
         if data is not None:
             return data
-        if not (self.path / "objects.db").exists():
+        if not os.path.exists(self._pack_file):
             return None
         rows = self.pack.query("SELECT data FROM objects WHERE name=?", (name,))
         return bytes(rows[0][0]) if rows else None
@@ -313,9 +330,9 @@ class LocalArtifactStore(ArtifactStore):
     def open(self, uri: str) -> IO[bytes]:
         path = _path_from_uri(uri)
         try:
-            return path.open("rb")
+            return open(path, "rb")
         except FileNotFoundError:
-            data = self._packed(path.name)
+            data = self._packed(os.path.basename(path))
             if data is None:
                 raise ArtifactError(f"artifact {uri} does not exist") from None
             return io.BytesIO(data)
@@ -326,39 +343,43 @@ class LocalArtifactStore(ArtifactStore):
         if uri.startswith(self._objects_uri) and uri.rpartition("/")[2] in self._known:
             return True
         path = _path_from_uri(uri)
-        if path.exists() or self._packed(path.name) is not None:
-            self._known.add(path.name)
+        name = os.path.basename(path)
+        if os.path.exists(path) or self._packed(name) is not None:
+            self._known.add(name)
             return True
         return False
 
     def delete(self, uri: str) -> None:
         """Remove an artifact (a later cache look-up that needs it becomes a miss)."""
         path = _path_from_uri(uri)
-        self._known.discard(path.name)
-        self._pending.pop(path.name, None)
-        path.unlink(missing_ok=True)
-        if (self.path / "objects.db").exists():
-            self.pack.write("DELETE FROM objects WHERE name=?", (path.name,))
+        name = os.path.basename(path)
+        self._known.discard(name)
+        self._pending.pop(name, None)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        if os.path.exists(self._pack_file):
+            self.pack.write("DELETE FROM objects WHERE name=?", (name,))
             self.pack.flush()
 
-    def _named_path(self, key: str) -> Path:
-        relative = Path(key)
-        if relative.is_absolute() or ".." in relative.parts:
+    def _named_path(self, key: str) -> str:
+        if key.startswith("/") or ".." in key.split("/"):
             raise ArtifactError(f"named artifact key {key!r} must be a relative path")
-        return self.path / "named" / relative
+        return os.path.normpath(os.path.join(self._dir, "named", key))
 
     def write_named(self, key: str, data: bytes) -> str:
         target = self._named_path(key)
-        self._ensure_dir(target.parent)
-        fd, tmp_name = _new_temp_file(target.parent)
+        folder = os.path.dirname(target)
+        self._ensure_dir(folder)
+        fd, tmp_name = _new_temp_file(folder)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp_name, target)
-        return target.as_uri()
+        return file_uri(target)
 
     def read_named(self, key: str) -> bytes:
         path = self._named_path(key)
         try:
-            return path.read_bytes()
+            with open(path, "rb") as handle:
+                return handle.read()
         except OSError as exc:
             raise ArtifactError(f"nothing stored under {key!r} in {self.root}") from exc

@@ -13,11 +13,11 @@ it is kept, and the background writer goes on committing later batches.
 from __future__ import annotations
 
 import atexit
+import os
 import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flowyml.storage.schema import ADDED_COLUMNS as _ADDED_COLUMNS
@@ -26,6 +26,7 @@ from flowyml.storage.sqlite_setup import connect
 
 if TYPE_CHECKING:
     import logging
+    from pathlib import Path
 
 __all__ = ["Database"]
 
@@ -93,9 +94,10 @@ class Database:
     """
 
     def __init__(self, path: str | Path, schema: str = _SCHEMA) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = connect(self.path)
+        # A string, not a Path: a step runner opens the store of small objects at start.
+        self._file = os.fspath(path)
+        os.makedirs(os.path.dirname(self._file) or ".", exist_ok=True)
+        self._conn = connect(self._file)
         self._add_missing_columns()
         self._conn.executescript(schema)
         self._lock = threading.RLock()
@@ -331,6 +333,13 @@ class Database:
         with self._lock:
             self._flush_locked()
             return self._conn.execute(sql, tuple(params)).fetchall()
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        from pathlib import Path
+
+        return Path(self._file)
 
     def close(self) -> None:
         """Flush and close; safe to call twice."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from pathlib import Path
 
 __all__ = ["connect"]
 
@@ -23,7 +22,7 @@ if (bytes, sqlite3.PrepareProtocol) not in sqlite3.adapters:
     sqlite3.register_adapter(bytes, bytes)
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: str) -> sqlite3.Connection:
     """A connection to ``path`` for any thread, in autocommit mode (transactions are
     explicit), in WAL mode with ``synchronous=NORMAL``."""
     conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False, isolation_level=None)
