@@ -8,6 +8,9 @@ Measures, in one fresh project folder:
   ratio is what the step runner (imports, task, manifest) adds to a container start.
   The chain and the floor alternate over ``--rounds`` rounds, so an engine whose speed
   drifts during the run weighs on both alike; each round's ratio is reported too;
+- where each goes: for the floor, the engine's create call, its start call, and the
+  interpreter from the container's start to printing; for a group, the engine (container
+  requested → container started) and the step runner (container started → step body);
 - the second submission of an unchanged pipeline: nothing is built; the time to submit
   and the time from the submission call to its first container's start.
 
@@ -69,17 +72,27 @@ def _ts(iso: str) -> float:
     return datetime.fromisoformat(f"{head}.{fraction}+00:00").timestamp()
 
 
-def _floor(client: Any, image: str, count: int) -> list[float]:
+def _floor(client: Any, image: str, count: int, split: dict[str, list[float]]) -> list[float]:
+    """``count`` bare runs of the image (what ``containers.run`` does, call by call)."""
     samples = []
     for _ in range(count):
         started = time.time()
-        out = client.containers.run(
+        container = client.containers.create(
             image,
             ["/opt/flowyml/bin/python", "-c", "import time; print(time.time())"],
             network_mode="none",
-            remove=True,
         )
-        samples.append(float(out.decode().strip()) - started)
+        created = time.time()
+        container.start()
+        start_returned = time.time()
+        container.wait()
+        printed = float(container.logs().decode().strip())
+        state = client.api.inspect_container(container.id)["State"]
+        container.remove()
+        samples.append(printed - started)
+        split["create_call"].append(created - started)
+        split["start_call"].append(start_returned - created)
+        split["python_to_print"].append(printed - _ts(state["StartedAt"]))
     return samples
 
 
@@ -119,8 +132,16 @@ def main() -> None:
             group = details["groups"][f"s{i}"]
             body_started = results[f"s{i}"].load_output(f"a{i}")
             found.append(body_started - _ts(group["submitted_at"]))
+            group_split["engine"].append(_ts(group["started_at"]) - _ts(group["submitted_at"]))
+            group_split["step_runner"].append(body_started - _ts(group["started_at"]))
         return found
 
+    group_split: dict[str, list[float]] = {"engine": [], "step_runner": []}
+    floor_split: dict[str, list[float]] = {
+        "create_call": [],
+        "start_call": [],
+        "python_to_print": [],
+    }
     orchestrator, first, _ = submit("bench-first")  # builds the image
     overhead: list[float] = []
     floor: list[float] = []
@@ -129,7 +150,7 @@ def main() -> None:
         run_id = f"bench-round-{number}"
         orchestrator, _, _ = submit(run_id)
         mine = group_overheads(orchestrator, run_id)
-        bare = _floor(orchestrator.client(), first.metadata["image"], args.groups)
+        bare = _floor(orchestrator.client(), first.metadata["image"], args.groups, floor_split)
         overhead += mine
         floor += bare
         round_ratios.append(round(statistics.median(mine) / statistics.median(bare), 2))
@@ -148,6 +169,8 @@ def main() -> None:
         "docker_run_floor_seconds": _summary(floor),
         "overhead_to_floor_ratio": round(statistics.median(overhead) / statistics.median(floor), 2),
         "round_ratios": round_ratios,
+        "group_split_seconds": {k: _summary(v) for k, v in group_split.items()},
+        "floor_split_seconds": {k: _summary(v) for k, v in floor_split.items()},
         "second_submission": {
             "image_reused": second.metadata["image_reused"],
             "submit_seconds": second.metadata["submit_seconds"],
