@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowyml.backend import hookimpl
+from flowyml.backend import BackendReference, hookimpl
 
 
 @hookimpl
-def flowyml_register_backends() -> list[type[Any]]:
-    """The ``sagemaker`` orchestrator (its module imports boto3 only on first use)."""
-    from flowyml_aws.orchestrator import SageMakerOrchestrator
-
-    return [SageMakerOrchestrator]
+def flowyml_register_backends() -> list[BackendReference]:
+    """The ``sagemaker`` orchestrator, imported when it is used."""
+    return [BackendReference("sagemaker", "flowyml_aws.orchestrator:SageMakerOrchestrator")]
 
 
 @hookimpl

@@ -17,7 +17,8 @@ Contracts
     own executor; ``Orchestrator`` is its older name, kept working) and
     ``start_background_run`` (run it in a thread so that ``run_pipeline`` returns at
     once); ``RunListener`` (progress events); ``hookimpl``
-    (marks the plugin's hook implementations).
+    (marks the plugin's hook implementations) and ``BackendReference`` (registers a
+    backend by name and ``"module:Class"``, imported only when it is used).
 
 Remote runs, one handle per step group
     ``TrackedRemoteOrchestrator`` (a ``RemoteOrchestrator`` with run tracking, status,
@@ -121,6 +122,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "start_background_run": ("flowyml.execution.background", "start_background_run"),
     "RunListener": ("flowyml.records.listener", "RunListener"),
     "hookimpl": ("flowyml.plugins.hookspecs", "hookimpl"),
+    "BackendReference": ("flowyml.plugins.plugin_records", "BackendReference"),
     # step launching
     "execute_step_in_process": ("flowyml.execution.run_step", "execute_step_in_process"),
     "manifest_key": ("flowyml.execution.step_runner", "manifest_key"),
@@ -237,6 +239,7 @@ if TYPE_CHECKING:
     )
     from flowyml.execution.tracked_runs import TrackedRemoteOrchestrator, stored_log_entries
     from flowyml.plugins.hookspecs import hookimpl
+    from flowyml.plugins.plugin_records import BackendReference
     from flowyml.project.config import (
         ProjectConfig,
         StackConfig,

@@ -5,14 +5,10 @@ Every ``flowyml`` command imports this module: it imports nothing of Dask.
 
 from __future__ import annotations
 
-from typing import Any
-
-from flowyml.backend import hookimpl
+from flowyml.backend import BackendReference, hookimpl
 
 
 @hookimpl
-def flowyml_register_backends() -> list[type[Any]]:
-    """The ``dask`` executor."""
-    from flowyml_dask.executor import DaskExecutor
-
-    return [DaskExecutor]
+def flowyml_register_backends() -> list[BackendReference]:
+    """The ``dask`` executor, imported when it is used."""
+    return [BackendReference("dask", "flowyml_dask.executor:DaskExecutor")]

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flowyml.backend import hookimpl
+from flowyml.backend import BackendReference, hookimpl
 
 
 @hookimpl
-def flowyml_register_backends() -> list[type[Any]]:
-    """The ``docker`` orchestrator (its module does not import the docker SDK)."""
-    from flowyml_docker.orchestrator import DockerOrchestrator
-
-    return [DockerOrchestrator]
+def flowyml_register_backends() -> list[BackendReference]:
+    """The ``docker`` orchestrator, imported when it is used."""
+    return [BackendReference("docker", "flowyml_docker.orchestrator:DockerOrchestrator")]
 
 
 @hookimpl

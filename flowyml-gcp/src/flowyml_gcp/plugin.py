@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowyml.backend import hookimpl
+from flowyml.backend import BackendReference, hookimpl
 
 
 @hookimpl
-def flowyml_register_backends() -> list[type[Any]]:
-    """The ``vertex_ai`` orchestrator (its module does not import the Google libraries)."""
-    from flowyml_gcp.orchestrator import VertexAIOrchestrator
-
-    return [VertexAIOrchestrator]
+def flowyml_register_backends() -> list[BackendReference]:
+    """The ``vertex_ai`` orchestrator, imported when it is used."""
+    return [BackendReference("vertex_ai", "flowyml_gcp.orchestrator:VertexAIOrchestrator")]
 
 
 @hookimpl

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flowyml.backend import hookimpl
+from flowyml.backend import BackendReference, hookimpl
 
 
 @hookimpl
-def flowyml_register_backends() -> list[type[Any]]:
-    """The ``kubernetes`` orchestrator (its module does not import the kubernetes client)."""
-    from flowyml_k8s.orchestrator import KubernetesOrchestrator
-
-    return [KubernetesOrchestrator]
+def flowyml_register_backends() -> list[BackendReference]:
+    """The ``kubernetes`` orchestrator, imported when it is used."""
+    return [BackendReference("kubernetes", "flowyml_k8s.orchestrator:KubernetesOrchestrator")]
 
 
 @hookimpl

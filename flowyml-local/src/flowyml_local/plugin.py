@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flowyml.backend import hookimpl
+from flowyml.backend import BackendReference, hookimpl
 
 
 @hookimpl
-def flowyml_register_backends() -> list[type[Any]]:
-    """The ``local`` and ``subprocess`` executors."""
-    from flowyml_local.local_executor import LocalExecutor
-    from flowyml_local.subprocess_executor import SubprocessExecutor
-
-    return [LocalExecutor, SubprocessExecutor]
+def flowyml_register_backends() -> list[BackendReference]:
+    """The ``local`` and ``subprocess`` executors, each imported when it is used."""
+    return [
+        BackendReference("local", "flowyml_local.local_executor:LocalExecutor"),
+        BackendReference("subprocess", "flowyml_local.subprocess_executor:SubprocessExecutor"),
+    ]

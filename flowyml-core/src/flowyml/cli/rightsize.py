@@ -83,7 +83,7 @@ def _check_stack(project: Any, stack: str | None) -> None:
     from flowyml.plugins.manager import get_plugin_manager
 
     manager = get_plugin_manager()
-    if stack and stack not in project.config.stacks and stack not in manager.backends():
+    if stack and stack not in project.config.stacks and not manager.provides(stack):
         _fail(unknown_stack_message(stack, project.config, manager))
 
 

@@ -184,7 +184,7 @@ def build_backend(
     if cache is False:
         stack = stack.model_copy(update={"cache": False})
     manager = get_plugin_manager()
-    if stack_name not in project.config.stacks and stack.backend not in manager.backends():
+    if stack_name not in project.config.stacks and not manager.provides(stack.backend):
         raise PluginError(unknown_stack_message(stack_name, project.config, manager))
     info = manager.get_backend(stack.backend)
     try:
@@ -208,7 +208,7 @@ def unknown_stack_message(name: str, config: ProjectConfig, manager: PluginManag
     else:
         origin = "the requested stack"
     stacks = sorted(config.stacks)
-    backends = sorted(manager.backends())
+    backends = manager.backend_names()
     close = difflib.get_close_matches(name, [*stacks, *backends], n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     where = config.source or "no flowyml.yaml"

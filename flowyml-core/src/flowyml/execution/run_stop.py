@@ -38,7 +38,8 @@ def stop_run(run_id: str, graceful: bool = True, project: Project | None = None)
     record = project.run_store.get_run(run_id, with_steps=False)
     if record.status not in _ACTIVE:
         raise FlowyMLError(f"run '{record.run_id}' already ended: it is {record.status.value}")
-    info = get_plugin_manager().backends().get(record.backend)
+    manager = get_plugin_manager()
+    info = manager.get_backend(record.backend) if manager.provides(record.backend) else None
     if info is None:
         raise BackendError(
             f"run '{record.run_id}' runs on backend '{record.backend}', which is not installed"

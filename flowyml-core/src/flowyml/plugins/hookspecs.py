@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from flowyml.plugins.plugin_records import BackendReference
     from flowyml.records.results import ExecutionResult
     from flowyml.storage.artifact_store import ArtifactStore
     from flowyml.storage.materializers import Materializer
@@ -38,8 +39,10 @@ hookimpl = pluggy.HookimplMarker("flowyml")
 
 
 @hookspec
-def flowyml_register_backends() -> list[type[Any]]:  # type: ignore[empty-body]
-    """Return backend classes: ``Executor`` or ``RemoteOrchestrator`` subclasses."""
+def flowyml_register_backends() -> list[type[Any] | BackendReference]:  # type: ignore[empty-body]
+    """Return backend classes: ``Executor`` or ``RemoteOrchestrator`` subclasses; or
+    ``BackendReference("name", "module:Class")`` for each, so that a backend's module is
+    imported only when that backend is used (every ``flowyml`` command calls this hook)."""
 
 
 @hookspec

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from flowyml.errors import PluginError
+from flowyml.plugins.backend_registry import Declaration, declaration, load_declared
 from flowyml.plugins.entry_point_scan import group_may_be_declared
 from flowyml.plugins.plugin_records import BackendInfo, HookImplementation
 from flowyml.plugins.plugin_records import PluginSource as _PluginSource
@@ -43,7 +44,9 @@ class PluginManager:
     _pm: pluggy.PluginManager | None = None  # with the first plugin: none, no pluggy import
     errors: list[PluginError] = field(default_factory=list)
     _sources: dict[str, _PluginSource] = field(default_factory=dict)
-    _backends: dict[str, BackendInfo] | None = None
+    _declared: dict[str, Declaration] | None = None  # one per name; conflicts left out
+    _infos: dict[str, BackendInfo] = field(default_factory=dict)  # imported and checked
+    _broken: dict[str, PluginError] = field(default_factory=dict)  # failed to import
     _conflicts: dict[str, PluginError] = field(default_factory=dict)
     _loaded: bool = False
     _stores: dict[str, ArtifactStore] = field(default_factory=dict)
@@ -116,7 +119,8 @@ class PluginManager:
             return
         self._sources[name] = _PluginSource(name, distribution, version)
         # What the plugins were asked for is asked again, this one included.
-        self._backends = None
+        self._declared = None
+        self._infos, self._broken, self._conflicts = {}, {}, {}
         self._store_classes = None
         self._materializers = None
 
@@ -176,75 +180,89 @@ class PluginManager:
                 )
 
     # -- backends ----------------------------------------------------------------------
-    def backends(self) -> dict[str, BackendInfo]:
-        """Every valid backend by name (conflicting or broken ones are in ``errors``)."""
+    def _declarations(self) -> dict[str, Declaration]:
+        """Each backend name one plugin declared, without importing the backends."""
         with self._lock:
-            if self._backends is None:
-                self._backends = self._collect_backends()
-            return self._backends
+            if self._declared is None:
+                self._declared = self._collect_declarations()
+            return self._declared
 
-    def _collect_backends(self) -> dict[str, BackendInfo]:
-        found: dict[str, BackendInfo] = {}
-        claimed: dict[str, list[BackendInfo]] = {}
-        for source, classes in self._call_each("flowyml_register_backends"):
-            for cls in classes:
-                where = f"plugin '{source.name}' from distribution '{source.distribution}'"
-                if not isinstance(cls, type):
-                    self.errors.append(PluginError(f"{where} registered {cls!r}, not a class"))
+    def _collect_declarations(self) -> dict[str, Declaration]:
+        claimed: dict[str, list[Declaration]] = {}
+        for source, items in self._call_each("flowyml_register_backends"):
+            for item in items:
+                try:
+                    name, declared = declaration(item, source)
+                except PluginError as error:
+                    self.errors.append(error)
                     continue
-                # The two backend base classes say which kind they are (``backend_kind``),
-                # so discovery needs no import of the execution layer.
-                kind = getattr(cls, "backend_kind", None)
-                if kind not in ("executor", "orchestrator"):
-                    self.errors.append(
-                        PluginError(
-                            f"{where}: backend class {cls.__qualname__} subclasses neither "
-                            "flowyml.Executor nor flowyml.RemoteOrchestrator"
-                        )
-                    )
-                    continue
-                abstract = sorted(getattr(cls, "__abstractmethods__", ()))
-                name = getattr(cls, "name", None)
-                if abstract or not isinstance(name, str) or not name:
-                    problem = (
-                        f"does not implement {', '.join(abstract)}"
-                        if abstract
-                        else "has no `name` class attribute"
-                    )
-                    self.errors.append(
-                        PluginError(f"{where}: backend class {cls.__qualname__} {problem}")
-                    )
-                    continue
-                info = BackendInfo(
-                    name, cls, kind, source.name, source.distribution, source.version
-                )
-                claimed.setdefault(name, []).append(info)
-        for name, infos in claimed.items():
-            if len(infos) == 1:
-                found[name] = infos[0]
+                claimed.setdefault(name, []).append(declared)
+        found: dict[str, Declaration] = {}
+        for name, declarations in claimed.items():
+            if len(declarations) == 1:
+                found[name] = declarations[0]
                 continue
             who = " and ".join(
-                f"plugin '{i.plugin}' from distribution '{i.distribution}'" for i in infos
+                f"plugin '{source.name}' from distribution '{source.distribution}'"
+                for source, _ in declarations
             )
-            error = PluginError(f"backend name '{name}' is claimed by {who}; uninstall one of them")
-            self._conflicts[name] = error
-            self.errors.append(error)
+            conflict = PluginError(
+                f"backend name '{name}' is claimed by {who}; uninstall one of them"
+            )
+            self._conflicts[name] = conflict
+            self.errors.append(conflict)
+        return found
+
+    def _load(self, name: str) -> BackendInfo:
+        """The backend ``name`` (declared by one plugin), imported and checked once."""
+        with self._lock:
+            info = self._infos.get(name)
+            if info is not None:
+                return info
+            if name in self._broken:
+                raise self._broken[name]
+            try:
+                info = load_declared(name, self._declarations()[name])
+            except PluginError as error:
+                self._broken[name] = error
+                self.errors.append(error)
+                raise
+            self._infos[name] = info
+            return info
+
+    def backend_names(self) -> list[str]:
+        """The installed backends' names, sorted, without importing any backend (one
+        found broken when it was used is left out)."""
+        return sorted(name for name in self._declarations() if name not in self._broken)
+
+    def provides(self, name: str) -> bool:
+        """Whether one installed plugin declares backend ``name`` (none is imported)."""
+        return name in self._declarations() and name not in self._broken
+
+    def backends(self) -> dict[str, BackendInfo]:
+        """Every valid backend by name, each imported (conflicting or broken ones are in
+        ``errors``). To use one backend, :meth:`get_backend` imports only that one."""
+        found: dict[str, BackendInfo] = {}
+        for name in self._declarations():
+            try:
+                found[name] = self._load(name)
+            except PluginError:
+                continue  # reported in errors
         return found
 
     def get_backend(self, name: str) -> BackendInfo:
-        """The backend registered under ``name``.
+        """The backend registered under ``name``, imported if it was declared by reference.
 
         Raises:
             PluginError: no plugin provides it (the message lists what is installed and
-                any plugin that failed to load), or two plugins claim it.
+                any plugin that failed to load), two plugins claim it, or it fails to
+                import or breaks the contract.
         """
-        backends = self.backends()
-        info = backends.get(name)
-        if info is not None:
-            return info
+        if name in self._declarations():
+            return self._load(name)
         if name in self._conflicts:
             raise self._conflicts[name]
-        installed = ", ".join(sorted(backends)) or "none"
+        installed = ", ".join(self.backend_names()) or "none"
         message = f"unknown backend '{name}'; installed backends: {installed}"
         if self.errors:
             message += ". Plugins with problems: " + "; ".join(str(e) for e in self.errors)

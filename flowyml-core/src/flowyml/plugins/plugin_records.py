@@ -1,5 +1,5 @@
 """What the plugin manager reports about plugins: their backends, where they come from,
-and one plugin's implementation of one hook."""
+and one plugin's implementation of one hook; and how a plugin names a backend lazily."""
 
 from __future__ import annotations
 
@@ -7,7 +7,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BackendInfo", "HookImplementation", "PluginSource"]
+__all__ = ["BackendInfo", "BackendReference", "HookImplementation", "PluginSource"]
+
+
+@dataclass(frozen=True)
+class BackendReference:
+    """A backend a plugin registers without importing it.
+
+    ``flowyml_register_backends`` may return these instead of classes: the class is
+    imported when the backend is first used (or listed), so a plugin's backends cost a
+    command nothing until then.
+
+    Attributes:
+        name: the backend's name; its class's ``name`` must be the same.
+        target: where the class is, ``"module:Class"``.
+    """
+
+    name: str
+    target: str
 
 
 @dataclass
