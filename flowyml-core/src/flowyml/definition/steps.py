@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from flowyml.definition.fingerprint import code_fingerprint
 from flowyml.definition.retry import RetryPolicy
+from flowyml.definition.signatures import parameters_of
 from flowyml.errors import PipelineDefinitionError
 
 if TYPE_CHECKING:
@@ -135,16 +136,13 @@ class Step:
 
     def _bind_parameters(self) -> None:
         """Decide which function parameter receives each input; the rest are context."""
-        try:
-            signature = inspect.signature(self.func)
-        except (TypeError, ValueError):
-            signature = None
-        params = [] if signature is None else list(signature.parameters.values())
-        self.accepts_kwargs = any(p.kind is p.VAR_KEYWORD for p in params)
-        accepts_varargs = any(p.kind is p.VAR_POSITIONAL for p in params)
+        params = parameters_of(self.func) or []
+        kinds = inspect.Parameter
+        self.accepts_kwargs = any(kind is kinds.VAR_KEYWORD for _, kind, _ in params)
+        accepts_varargs = any(kind is kinds.VAR_POSITIONAL for _, kind, _ in params)
         self.varargs_inputs: list[str] = []
-        named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-        by_name = {p.name: p for p in named}
+        named = [p for p in params if p[1] not in (kinds.VAR_POSITIONAL, kinds.VAR_KEYWORD)]
+        by_name = {p[0]: p for p in named}
         bound: dict[str, str] = {}
         taken: set[str] = set()
         for artifact in self.inputs:
@@ -153,7 +151,7 @@ class Step:
                     bound[artifact] = candidate
                     taken.add(candidate)
                     break
-        free = [p for p in named if p.name not in taken and p.kind is not p.KEYWORD_ONLY]
+        free = [p for p in named if p[0] not in taken and p[1] is not kinds.KEYWORD_ONLY]
         for artifact in self.inputs:
             if artifact in bound:
                 continue
@@ -166,15 +164,15 @@ class Step:
                     continue
                 raise PipelineDefinitionError(
                     f"step '{self.name}': input '{artifact}' has no parameter to go to; "
-                    f"the function takes {[p.name for p in named]}"
+                    f"the function takes {[p[0] for p in named]}"
                 )
-            param = free.pop(0)
-            bound[artifact] = param.name
-            taken.add(param.name)
+            name = free.pop(0)[0]
+            bound[artifact] = name
+            taken.add(name)
         self.input_params: dict[str, str] = bound
-        rest = [p for p in named if p.name not in taken]
-        self.context_params: list[str] = [p.name for p in rest]
-        self.required_context: list[str] = [p.name for p in rest if p.default is p.empty]
+        rest = [p for p in named if p[0] not in taken]
+        self.context_params: list[str] = [name for name, _, _ in rest]
+        self.required_context: list[str] = [name for name, _, default in rest if not default]
 
     @property
     def fingerprint(self) -> str:
