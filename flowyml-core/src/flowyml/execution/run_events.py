@@ -16,7 +16,6 @@ a run pays one look-up of the implementations, and nothing per step.
 
 from __future__ import annotations
 
-import logging
 import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,8 @@ from flowyml.records.listener import RunListener
 from flowyml.records.results import ExecutionResult
 
 if TYPE_CHECKING:
+    import logging
+
     from flowyml.plugins.manager import HookImplementation
     from flowyml.storage.pipeline_run import PipelineRun
 
@@ -38,10 +39,17 @@ RUN_EVENT_HOOKS = (
     "flowyml_run_finished",
 )
 
-# Logging, not warnings.warn: hooks of a remote run are called on a background thread,
-# where `-W error` would turn the report into an exception. Without logging configured,
-# Python prints WARNING records on stderr, one line each.
-_log = logging.getLogger(__name__)
+
+def _log() -> logging.Logger:
+    """This module's logger, imported when a hook is reported.
+
+    Logging, not warnings.warn: hooks of a remote run are called on a background thread,
+    where `-W error` would turn the report into an exception. Without logging configured,
+    Python prints WARNING records on stderr, one line each.
+    """
+    import logging
+
+    return logging.getLogger(__name__)
 
 
 class RunEvents:
@@ -210,7 +218,7 @@ class _PluginListener(RunListener):
             return
         self._reported.add(key)
         message = str(exc).strip().splitlines()
-        _log.warning(
+        _log().warning(
             "flowyml: %s raised in %s during run %s (reported once per run; the run goes on): %s%s",
             impl,
             hook,

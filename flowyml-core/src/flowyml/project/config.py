@@ -30,7 +30,6 @@ fields the step's decorator set; the stack's ``resources`` still fill what neith
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -214,6 +213,8 @@ def load_config(root: Path | None = None) -> ProjectConfig:
     elif (root / CONFIG_FILE).is_file():
         data, source = _read_yaml(root / CONFIG_FILE), str(root / CONFIG_FILE)
     elif (root / "pyproject.toml").is_file():
+        import tomllib
+
         try:
             pyproject = tomllib.loads((root / "pyproject.toml").read_text())
         except tomllib.TOMLDecodeError as exc:
