@@ -258,15 +258,9 @@ def test_repr_of_a_context_shows_its_overrides():
 
 def test_plan_on_local_shows_the_groups_and_runs_nothing(tmp_path):
     from cli_process import FlowymlCli
+    from one_step_project import write_one_step_project
 
-    (tmp_path / "flowyml.yaml").write_text("")
-    (tmp_path / "pipe.py").write_text(
-        "from flowyml import Pipeline, step\n"
-        "@step(outputs=['x'])\n"
-        "def one():\n"
-        "    return 1\n"
-        "pipeline = Pipeline('p', steps=[one])\n"
-    )
+    write_one_step_project(tmp_path, module="pipe", pipeline="p")
     done = FlowymlCli(tmp_path).run("run", "pipe.py", "--plan")
     assert done.returncode == 0, done.stderr
     assert "pipeline 'p' on local" in done.stdout and "jobs: 1 of 1 group(s)" in done.stdout
