@@ -18,8 +18,8 @@ from flowyml.plugins.plugin_records import BackendInfo, BackendReference, Plugin
 
 __all__ = ["Declaration", "check_backend_class", "declaration", "load_declared"]
 
-# What a plugin declared: where it came from, and its class or a reference to it.
-Declaration = tuple[PluginSource, type[Any] | BackendReference]
+# What a plugin declared: where it came from, and its checked class or a reference to it.
+Declaration = tuple[PluginSource, BackendInfo | BackendReference]
 
 
 def _where(source: PluginSource) -> str:
@@ -80,19 +80,20 @@ def declaration(item: Any, source: PluginSource) -> tuple[str, Declaration]:
                 "a target 'module:Class'"
             )
         return item.name, (source, item)
-    return check_backend_class(item, source).name, (source, item)
+    info = check_backend_class(item, source)
+    return info.name, (source, info)
 
 
 def load_declared(name: str, declared: Declaration) -> BackendInfo:
-    """Import (for a reference) and check the backend ``name`` was declared as.
+    """The backend ``name`` was declared as: a reference is imported and checked here.
 
     Raises:
         PluginError: its module does not import, the class is not there or breaks the
             contract, or its ``name`` is not the one declared.
     """
     source, item = declared
-    if not isinstance(item, BackendReference):
-        return check_backend_class(item, source)
+    if isinstance(item, BackendInfo):
+        return item  # a class, checked when it was declared
     module_name, _, attribute = item.target.partition(":")
     try:
         cls = getattr(importlib.import_module(module_name), attribute)
