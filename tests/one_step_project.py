@@ -20,6 +20,16 @@ def write_one_step_project(folder: Path, module: str = "tiny", pipeline: str = "
     )
 
 
-def run_fresh(folder: Path, code: str) -> None:
-    """Run ``code`` in a new interpreter in ``folder``; fail the test if it fails."""
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=folder)
+def check_after_a_local_run(folder: Path, checks: str) -> None:
+    """In a new interpreter in ``folder`` (the project written there first), run the
+    pipeline on ``local``, then ``checks``: code that sees ``sys`` and ``manager`` (the
+    plugin manager); fail the test if any of it fails."""
+    write_one_step_project(folder)
+    prelude = (
+        "import sys\n"
+        "from tiny import pipeline\n"
+        "from flowyml.plugins.manager import get_plugin_manager\n"
+        "assert pipeline.run('local', echo_logs=False).success\n"
+        "manager = get_plugin_manager()\n"
+    )
+    subprocess.run([sys.executable, "-c", prelude + checks], check=True, cwd=folder)

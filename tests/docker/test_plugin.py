@@ -28,16 +28,11 @@ def test_flowyml_backends_lists_docker_with_its_settings():
 def test_a_local_run_does_not_import_the_docker_backend(tmp_path):
     # Every command asks the plugins for their backends; the docker orchestrator's module
     # (its settings model, image builder and wheel helpers) loads only when it is used.
-    from one_step_project import run_fresh, write_one_step_project
+    from one_step_project import check_after_a_local_run
 
-    write_one_step_project(tmp_path)
-    run_fresh(
+    check_after_a_local_run(
         tmp_path,
-        "import sys\n"
-        "from tiny import pipeline\n"
-        "from flowyml.plugins.manager import get_plugin_manager\n"
-        "assert pipeline.run('local', echo_logs=False).success\n"
-        "assert 'docker' in get_plugin_manager().backend_names()\n"
+        "assert 'docker' in manager.backend_names()\n"
         "loaded = sorted(m for m in sys.modules if m.startswith('flowyml_docker.'))\n"
         "assert loaded == ['flowyml_docker.plugin'], loaded\n",
     )

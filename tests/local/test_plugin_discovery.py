@@ -87,16 +87,11 @@ def test_a_plugin_adds_a_command_to_the_command_line(tmp_path):
 def test_a_run_imports_only_the_backend_it_runs_on(tmp_path):
     # flowyml-local registers both of its executors by reference: a run on `local` does
     # not import the subprocess executor (nor any other plugin's backend module).
-    from one_step_project import run_fresh, write_one_step_project
+    from one_step_project import check_after_a_local_run
 
-    write_one_step_project(tmp_path)
-    run_fresh(
+    check_after_a_local_run(
         tmp_path,
-        "import sys\n"
-        "from tiny import pipeline\n"
-        "from flowyml.plugins.manager import get_plugin_manager\n"
-        "assert pipeline.run('local', echo_logs=False).success\n"
-        "assert {'local', 'subprocess'} <= set(get_plugin_manager().backend_names())\n"
+        "assert {'local', 'subprocess'} <= set(manager.backend_names())\n"
         "assert 'flowyml_local.local_executor' in sys.modules\n"
         "assert 'flowyml_local.subprocess_executor' not in sys.modules\n",
     )
